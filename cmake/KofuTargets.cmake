@@ -1,0 +1,49 @@
+# Warnings, sanitizers and test registration applied per target through one helper each,
+# never by editing CMAKE_CXX_FLAGS.
+
+add_library(kofu_warnings INTERFACE)
+add_library(kofu::warnings ALIAS kofu_warnings)
+target_compile_options(kofu_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
+  -Wold-style-cast -Wcast-align -Woverloaded-virtual
+  $<$<BOOL:${KOFU_WARNINGS_AS_ERRORS}>:-Werror>)
+
+add_library(kofu_sanitizers INTERFACE)
+add_library(kofu::sanitizers ALIAS kofu_sanitizers)
+if(KOFU_SANITIZE)
+  list(JOIN KOFU_SANITIZE "," _kofu_san)
+  target_compile_options(kofu_sanitizers INTERFACE -fsanitize=${_kofu_san} -fno-omit-frame-pointer
+                                                   -fno-sanitize-recover=all)
+  target_link_options(kofu_sanitizers INTERFACE -fsanitize=${_kofu_san})
+endif()
+
+# kofu_target_defaults(TARGET): the project's warnings and sanitizers on one of its own targets.
+function(kofu_target_defaults target)
+  target_link_libraries(${target} PRIVATE kofu::warnings kofu::sanitizers)
+endfunction()
+
+# kofu_library(NAME SOURCES... DEPS...): one static library of a part's concern (e.g.
+# kofu_harness_population), with the project's warnings and sanitizers. Public headers come from
+# the part's include/ folder, private ones from its src/ folder.
+function(kofu_library name)
+  cmake_parse_arguments(ARG "" "INCLUDE;PRIVATE_INCLUDE" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${ARG_INCLUDE} PRIVATE ${ARG_PRIVATE_INCLUDE})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE kofu::warnings kofu::sanitizers)
+  target_compile_definitions(${name} PUBLIC KOFU_VERSION="${PROJECT_VERSION}" BOOST_ASIO_NO_DEPRECATED)
+endfunction()
+
+# kofu_add_test(NAME SOURCES... LIBS...): one GoogleTest executable, discovered by CTest.
+# End-to-end tests find the real `kofu` and `kofu-mock` through kofu_test_support
+# (tests/support/test_support.hpp); the full build builds them before CTest runs.
+function(kofu_add_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  kofu_target_defaults(${name})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} kofu_test_support GTest::gtest
+                                        GTest::gtest_main GTest::gmock)
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT ${ARG_TIMEOUT})
+endfunction()

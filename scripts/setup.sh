@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages kofu builds and tests with, idempotently: packages already
+# present are left alone and apt is not touched at all when nothing is missing.
+# Needs root (or sudo) only when something has to be installed.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config git openssl
+  libboost1.81-dev          # Asio, Beast (header-only parts)
+  libssl-dev                # OpenSSL 3: TLS, SHA-256, report signing
+  nlohmann-json3-dev        # JSON
+  libvalijson-dev           # JSON Schema validation of scenarios
+  libcli11-dev              # command line
+  libfmt-dev                # formatting
+  libzstd-dev               # compressed histories
+  libgtest-dev libgmock-dev # tests
+  libbenchmark-dev          # benchmarks (tests/bench)
+  wrk                       # side-by-side load comparisons (tests/bench)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  as_root=(sudo)
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
