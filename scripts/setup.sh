@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build pkg-config git openssl
+  g++ cmake ninja-build pkg-config git openssl clang-format
   libboost1.81-dev          # Asio, Beast (header-only parts)
   libssl-dev                # OpenSSL 3: TLS, SHA-256, report signing
   nlohmann-json3-dev        # JSON

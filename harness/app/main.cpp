@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "kofu " KOFU_VERSION
       " — integrity test harness for certificate-issuance servers (証明書発行サーバ).\n"
-      "Provokes the overlaps behind the 2023 コンビニ交付 mix-ups and proves, for every certificate,\n"
+      "Provokes the overlaps behind the 2023 コンビニ交付 mix-ups and proves, for every "
+      "certificate,\n"
       "that it went to the right person with one consistent, current version of their record."};
   app.set_version_flag("--version", "kofu " KOFU_VERSION);
   app.require_subcommand(1);

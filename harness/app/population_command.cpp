@@ -30,10 +30,11 @@ int run_generate(const generate_args& args) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("wrote {} residents in {} households to {} in {:.2f} s (generator {}, seed {})\n"
-             "sha256 {}\n",
-             summary->residents, summary->households, args.out, seconds,
-             kofu::population::generator_version, args.options.seed, summary->sha256);
+  fmt::print(
+      "wrote {} residents in {} households to {} in {:.2f} s (generator {}, seed {})\n"
+      "sha256 {}\n",
+      summary->residents, summary->households, args.out, seconds,
+      kofu::population::generator_version, args.options.seed, summary->sha256);
   return 0;
 }
 
@@ -57,21 +58,24 @@ const kofu::app::command_registration registration(10, [](CLI::App& app, int& ex
 
   auto gen = std::make_shared<generate_args>();
   auto* generate = population->add_subcommand(
-      "generate", "Write a synthetic population as JSON Lines (deterministic for residents, seed "
-                  "and generator version)");
+      "generate",
+      "Write a synthetic population as JSON Lines (deterministic for residents, seed "
+      "and generator version)");
   generate->add_option("--residents", gen->options.residents, "Number of residents")
       ->required()
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
   generate->add_option("--seed", gen->options.seed, "Seed")->required();
   generate->add_option("--out", gen->out, "Output file (JSON Lines)")->required();
-  generate->add_option("--confusable-share", gen->options.confusable_share,
-                       "Share of residents whose name has a confusable or variant character")
+  generate
+      ->add_option("--confusable-share", gen->options.confusable_share,
+                   "Share of residents whose name has a confusable or variant character")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   generate->callback([gen, &exit_code] { exit_code = run_generate(*gen); });
 
   auto st = std::make_shared<stats_args>();
-  auto* stats = population->add_subcommand("stats", "Validate a population file and print its counts");
+  auto* stats =
+      population->add_subcommand("stats", "Validate a population file and print its counts");
   stats->add_option("file", st->file, "Population file")->required();
   stats->add_flag("--json", st->json, "Print JSON instead of a table");
   stats->callback([st, &exit_code] { exit_code = run_stats(*st); });

@@ -54,6 +54,10 @@ void BM_GenerateFile(benchmark::State& state) {
   state.counters["peak_rss_MiB"] = peak_rss_mib();
   std::filesystem::remove(path);
 }
-BENCHMARK(BM_GenerateFile)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_GenerateFile)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 }  // namespace

@@ -85,7 +85,8 @@ temp_dir::temp_dir() {
   std::random_device rd;
   const auto base = std::filesystem::temp_directory_path();
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto candidate = base / ("kofu-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    auto candidate =
+        base / ("kofu-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     if (std::filesystem::create_directory(candidate)) {
       path_ = candidate;
       return;
@@ -120,9 +121,11 @@ command_result run_command(const std::vector<std::string>& argv, std::chrono::mi
   const auto deadline = clock_type::now() + timeout;
   bool out_open = true, err_open = true;
   while (out_open || err_open) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
     if (left.count() <= 0) break;
-    pollfd fds[2] = {{out_open ? out_pipe[0] : -1, POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
+    pollfd fds[2] = {{out_open ? out_pipe[0] : -1, POLLIN, 0},
+                     {err_open ? err_pipe[0] : -1, POLLIN, 0}};
     const int ready = ::poll(fds, 2, static_cast<int>(std::min<long>(left.count(), 200)));
     if (ready < 0 && errno != EINTR) break;
     char buf[65536];
@@ -136,9 +139,11 @@ command_result run_command(const std::vector<std::string>& argv, std::chrono::mi
       }
     }
   }
-  auto code = wait_for(pid, std::chrono::milliseconds(std::max<long>(
-                                0, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       deadline - clock_type::now()).count())));
+  auto code = wait_for(
+      pid,
+      std::chrono::milliseconds(std::max<long>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now())
+                 .count())));
   if (!code) {
     ::kill(pid, SIGKILL);
     wait_for(pid, std::chrono::seconds(10));
@@ -185,7 +190,8 @@ std::optional<std::string> child_process::read_line(std::chrono::milliseconds ti
       buffer_.erase(0, nl + 1);
       return line;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
     if (left.count() <= 0 || out_fd_ < 0) return std::nullopt;
     pollfd fd{out_fd_, POLLIN, 0};
     const int ready = ::poll(&fd, 1, static_cast<int>(left.count()));

@@ -56,7 +56,8 @@ class child_process {
   child_process& operator=(const child_process&) = delete;
 
   // The next line of standard output without its newline, or nullopt on EOF or timeout.
-  std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  std::optional<std::string> read_line(
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Sends a signal to the child.
   void signal(int signo);
   // Waits for exit; returns the exit code (128 + signal if killed), or nullopt on timeout.

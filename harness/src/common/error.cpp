@@ -6,12 +6,18 @@ namespace kofu {
 
 const char* to_string(errc code) {
   switch (code) {
-    case errc::io: return "io";
-    case errc::parse: return "parse";
-    case errc::invalid_field: return "invalid_field";
-    case errc::duplicate: return "duplicate";
-    case errc::schema: return "schema";
-    case errc::usage: return "usage";
+    case errc::io:
+      return "io";
+    case errc::parse:
+      return "parse";
+    case errc::invalid_field:
+      return "invalid_field";
+    case errc::duplicate:
+      return "duplicate";
+    case errc::schema:
+      return "schema";
+    case errc::usage:
+      return "usage";
   }
   return "unknown";
 }

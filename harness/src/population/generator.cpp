@@ -90,8 +90,8 @@ std::uint64_t decimal_bijection(std::uint64_t index, std::uint64_t seed, int dig
                                 std::uint64_t multiplier) {
   const std::uint64_t modulus = pow10(digits);
   const std::uint64_t offset = mix64(seed ^ multiplier) % modulus;
-  return static_cast<std::uint64_t>(
-      (static_cast<uint128>(index % modulus) * multiplier + offset) % modulus);
+  return static_cast<std::uint64_t>((static_cast<uint128>(index % modulus) * multiplier + offset) %
+                                    modulus);
 }
 
 std::string digits_of(std::uint64_t value, int width) {
@@ -153,7 +153,9 @@ date random_date_in_year(rng& r, int year) {
   return {year, month, r.between(1, days_in_month(year, month))};
 }
 
-std::string format_date(const date& d) { return fmt::format("{:04}-{:02}-{:02}", d.year, d.month, d.day); }
+std::string format_date(const date& d) {
+  return fmt::format("{:04}-{:02}-{:02}", d.year, d.month, d.day);
+}
 
 bool before(const date& a, const date& b) {
   return std::tie(a.year, a.month, a.day) < std::tie(b.year, b.month, b.day);
@@ -179,10 +181,10 @@ int adult_age(rng& r) {
 struct person_plan {
   population::sex sex = sex::male;
   int age = 0;
-  std::string relationship;          // 続柄 in the household
-  std::string koseki_relationship;   // 続柄 in the 戸籍
-  int household = 0;                 // 0: the main household; 1, 2, …: adult children living alone
-  int koseki = 0;                    // 0: the group's 戸籍, 1: the grandparent's
+  std::string relationship;         // 続柄 in the household
+  std::string koseki_relationship;  // 続柄 in the 戸籍
+  int household = 0;                // 0: the main household; 1, 2, …: adult children living alone
+  int koseki = 0;                   // 0: the group's 戸籍, 1: the grandparent's
 };
 
 std::string child_koseki_relationship(population::sex s, int order) {
@@ -267,8 +269,9 @@ address make_address(rng& r, std::uint64_t household_index, std::uint64_t seed) 
                            : fmt::format("{}番{}号", r.between(1, 40), r.between(1, 25));
   a.token = address_token(household_index, seed);
   const std::string_view building = r.pick(tables::building_names);
-  a.building = building.empty() ? a.token
-                                : fmt::format("{}{} {}", building, r.pick(tables::town_roots), a.token);
+  a.building = building.empty()
+                   ? a.token
+                   : fmt::format("{}{} {}", building, r.pick(tables::town_roots), a.token);
   return a;
 }
 
@@ -360,11 +363,13 @@ bool generator::next_group(std::vector<resident>& out) {
   // Households in the order they first appear; the main one first. Members of the grandparent
   // (koseki 1) live in the main household.
   const bool confusable = r.chance(options_.confusable_share);
-  const auto& family = confusable ? r.pick(tables::confusable_family_names) : r.pick(tables::family_names);
+  const auto& family =
+      confusable ? r.pick(tables::confusable_family_names) : r.pick(tables::family_names);
   const auto& elder_family = r.pick(tables::family_names);
 
   std::size_t household_slots = 1;
-  for (const auto& p : plan) household_slots = std::max(household_slots, static_cast<std::size_t>(p.household) + 1);
+  for (const auto& p : plan)
+    household_slots = std::max(household_slots, static_cast<std::size_t>(p.household) + 1);
   std::vector<std::string> household_ids(household_slots);
   std::vector<address> addresses(household_slots);
   std::vector<std::string> moved_in(household_slots);
@@ -379,8 +384,9 @@ bool generator::next_group(std::vector<resident>& out) {
   std::array<std::string, 2> koseki_ids;
   std::array<std::string, 2> honseki{make_honseki(r), make_honseki(r)};
   for (std::size_t k = 0; k < 2; ++k) {
-    const bool used = std::any_of(plan.begin(), plan.end(),
-                                  [&](const person_plan& p) { return static_cast<std::size_t>(p.koseki) == k; });
+    const bool used = std::any_of(plan.begin(), plan.end(), [&](const person_plan& p) {
+      return static_cast<std::size_t>(p.koseki) == k;
+    });
     if (used) koseki_ids[k] = fmt::format("K{:09}", ++koseki_count_);
   }
 
@@ -390,17 +396,20 @@ bool generator::next_group(std::vector<resident>& out) {
     const person_plan& p = plan[i];
     const std::uint64_t index = produced_ + i;
     resident res;
-    const std::string body = digits_of(decimal_bijection(index, options_.seed, 10, 3141592653ULL), 10);
+    const std::string body =
+        digits_of(decimal_bijection(index, options_.seed, 10, 3141592653ULL), 10);
     res.resident_id = body + resident_check_digit(body);
     res.card_serial = fmt::format("{:016X}", mix64(index ^ mix64(options_.seed + 0xC0FFEEULL)));
-    const std::string my_body = digits_of(decimal_bijection(index, options_.seed, 11, 2718281829ULL), 11);
+    const std::string my_body =
+        digits_of(decimal_bijection(index, options_.seed, 11, 2718281829ULL), 11);
     res.mynumber = my_body + mynumber_check_digit(my_body);
     res.household_id = household_ids[static_cast<std::size_t>(p.household)];
     res.relationship = p.relationship;
     res.sex = p.sex;
 
     const auto& fam = p.koseki == 1 ? elder_family : family;
-    const auto& given = p.sex == sex::male ? r.pick(tables::male_given_names) : r.pick(tables::female_given_names);
+    const auto& given =
+        p.sex == sex::male ? r.pick(tables::male_given_names) : r.pick(tables::female_given_names);
     res.name = {std::string(fam.kanji), std::string(given.kanji), std::string(fam.kana),
                 std::string(given.kana)};
 
@@ -453,8 +462,9 @@ bool generator::next_group(std::vector<resident>& out) {
   }
   // Written household by household: the main household (with the grandparent), then each adult
   // child's. Household ids grow with the slot, so a stable sort by id keeps the head first in each.
-  std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first_out), out.end(),
-                   [](const resident& a, const resident& b) { return a.household_id < b.household_id; });
+  std::stable_sort(
+      out.begin() + static_cast<std::ptrdiff_t>(first_out), out.end(),
+      [](const resident& a, const resident& b) { return a.household_id < b.household_id; });
   produced_ += plan.size();
   return true;
 }
@@ -527,7 +537,8 @@ result<generate_summary> generate_file(const generator_options& options,
     return make_error(errc::usage, fmt::format("--confusable-share must be between 0 and 1, not {}",
                                                options.confusable_share));
   }
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "wb"), &std::fclose);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "wb"),
+                                                       &std::fclose);
   if (!file) {
     return make_error(errc::io, fmt::format("{}: cannot open for writing", path.string()));
   }

@@ -7,6 +7,8 @@
 
 namespace kofu::population::tables {
 
+// clang-format off
+
 struct kana_pair {
   std::string_view kanji;
   std::string_view kana;
@@ -84,5 +86,7 @@ inline constexpr std::array<std::string_view, 5> chome{{"一丁目", "二丁目"
 inline constexpr std::array<std::string_view, 8> building_names{{
     "コーポ", "ハイツ", "メゾン", "レジデンス", "荘", "住宅", "マンション", "",
 }};
+
+// clang-format on
 
 }  // namespace kofu::population::tables

@@ -80,7 +80,8 @@ class field_reader {
       if (s == text) return value;
     }
     std::string allowed;
-    for (const auto& [text, value] : values) allowed += fmt::format("{}'{}'", allowed.empty() ? "" : ", ", text);
+    for (const auto& [text, value] : values)
+      allowed += fmt::format("{}'{}'", allowed.empty() ? "" : ", ", text);
     fail(path, fmt::format("'{}' is not one of {}", s, allowed));
     return values[0].second;
   }
@@ -102,7 +103,9 @@ class field_reader {
   }
 
   void fail(const std::string& path, const std::string& what) {
-    if (!error_) error_ = make_error(errc::invalid_field, fmt::format("{}: field '{}': {}", where_, path, what));
+    if (!error_)
+      error_ =
+          make_error(errc::invalid_field, fmt::format("{}: field '{}': {}", where_, path, what));
   }
   bool failed() const { return error_.has_value(); }
   const std::optional<error>& first_error() const { return error_; }
@@ -119,10 +122,15 @@ constexpr std::string_view digits = "0123456789";
 constexpr std::string_view upper_hex = "0123456789ABCDEF";
 constexpr std::string_view lower_hex = "0123456789abcdef";
 
-const std::array<std::string_view, 18> known_fields{
-    "resident_id", "card_serial", "mynumber", "household_id", "relationship", "name",
-    "birth_date", "sex", "address", "moved_in_date", "honseki", "hittousha", "koseki_id",
-    "koseki_relationship", "seal", "tax", "status", "version"};
+const std::array<std::string_view, 18> known_fields{"resident_id",  "card_serial",
+                                                    "mynumber",     "household_id",
+                                                    "relationship", "name",
+                                                    "birth_date",   "sex",
+                                                    "address",      "moved_in_date",
+                                                    "honseki",      "hittousha",
+                                                    "koseki_id",    "koseki_relationship",
+                                                    "seal",         "tax",
+                                                    "status",       "version"};
 
 }  // namespace
 
@@ -137,11 +145,13 @@ result<resident> parse_resident(std::string_view line, std::string_view where) {
     return make_error(errc::parse, fmt::format("{}: not valid JSON: {}", where, what));
   }
   if (!doc.is_object()) {
-    return make_error(errc::parse, fmt::format("{}: expected a JSON object, found {}", where, doc.type_name()));
+    return make_error(errc::parse,
+                      fmt::format("{}: expected a JSON object, found {}", where, doc.type_name()));
   }
   for (const auto& item : doc.items()) {
     if (std::find(known_fields.begin(), known_fields.end(), item.key()) == known_fields.end()) {
-      return make_error(errc::invalid_field, fmt::format("{}: field '{}': unknown field", where, item.key()));
+      return make_error(errc::invalid_field,
+                        fmt::format("{}: field '{}': unknown field", where, item.key()));
     }
   }
 
@@ -164,7 +174,8 @@ result<resident> parse_resident(std::string_view line, std::string_view where) {
   r.birth_date = f.string(doc, "", "birth_date");
   f.check_date("birth_date", r.birth_date);
   r.sex = f.choice(doc, "", "sex",
-                   std::array<std::pair<std::string_view, sex>, 2>{{{"male", sex::male}, {"female", sex::female}}});
+                   std::array<std::pair<std::string_view, sex>, 2>{
+                       {{"male", sex::male}, {"female", sex::female}}});
   if (const json* a = f.object(doc, "", "address")) {
     r.address.postal_code = f.string(*a, "address", "postal_code");
     r.address.prefecture = f.string(*a, "address", "prefecture");
@@ -187,12 +198,14 @@ result<resident> parse_resident(std::string_view line, std::string_view where) {
   if (const json* s = f.object(doc, "", "seal", /*nullable=*/true)) {
     seal_registration seal;
     seal.registration_number = f.string(*s, "seal", "registration_number");
-    seal.status = f.choice(*s, "seal", "status",
-                           std::array<std::pair<std::string_view, seal_status>, 2>{
-                               {{"registered", seal_status::registered}, {"cancelled", seal_status::cancelled}}});
+    seal.status = f.choice(
+        *s, "seal", "status",
+        std::array<std::pair<std::string_view, seal_status>, 2>{
+            {{"registered", seal_status::registered}, {"cancelled", seal_status::cancelled}}});
     seal.image_png_base64 = f.string(*s, "seal", "image_png_base64");
     seal.image_sha256 = f.string(*s, "seal", "image_sha256");
-    f.check_format("seal.image_sha256", seal.image_sha256, 64, lower_hex, "a lower-case hex SHA-256");
+    f.check_format("seal.image_sha256", seal.image_sha256, 64, lower_hex,
+                   "a lower-case hex SHA-256");
     r.seal = std::move(seal);
   }
   if (const json* t = f.object(doc, "", "tax")) {
@@ -203,9 +216,10 @@ result<resident> parse_resident(std::string_view line, std::string_view where) {
     r.tax.municipal_tax = f.integer(*t, "tax", "municipal_tax", 0, max_yen);
     r.tax.prefectural_tax = f.integer(*t, "tax", "prefectural_tax", 0, max_yen);
   }
-  r.status = f.choice(doc, "", "status",
-                      std::array<std::pair<std::string_view, resident_status>, 2>{
-                          {{"active", resident_status::active}, {"removed", resident_status::removed}}});
+  r.status =
+      f.choice(doc, "", "status",
+               std::array<std::pair<std::string_view, resident_status>, 2>{
+                   {{"active", resident_status::active}, {"removed", resident_status::removed}}});
   r.version = static_cast<std::uint32_t>(f.integer(doc, "", "version", 1, 0xFFFFFFFFLL));
   if (f.failed()) return *f.first_error();
   return r;
@@ -242,8 +256,8 @@ result<std::vector<resident>> load_file(const std::filesystem::path& path) {
   reader& in = *opened;
   std::vector<resident> residents;
   std::unordered_map<std::string, std::uint64_t> resident_ids, card_serials, mynumbers;
-  std::unordered_map<std::string, std::string> household_token;     // household -> token
-  std::unordered_map<std::string, std::string> token_household;     // token -> household
+  std::unordered_map<std::string, std::string> household_token;  // household -> token
+  std::unordered_map<std::string, std::string> token_household;  // token -> household
   std::unordered_map<std::string, int> heads;
   auto where = [&] { return fmt::format("{}:{}", path.string(), in.line_number()); };
   auto unique = [&](std::unordered_map<std::string, std::uint64_t>& seen, const std::string& value,
@@ -263,9 +277,10 @@ result<std::vector<resident>> load_file(const std::filesystem::path& path) {
     if (auto e = unique(mynumbers, r.mynumber, "mynumber")) return *e;
     auto [h, new_household] = household_token.emplace(r.household_id, r.address.token);
     if (!new_household && h->second != r.address.token) {
-      return make_error(errc::invalid_field,
-                        fmt::format("{}: field 'address.token': '{}' differs from its household {}'s '{}'",
-                                    where(), r.address.token, r.household_id, h->second));
+      return make_error(
+          errc::invalid_field,
+          fmt::format("{}: field 'address.token': '{}' differs from its household {}'s '{}'",
+                      where(), r.address.token, r.household_id, h->second));
     }
     auto [t, new_token] = token_household.emplace(r.address.token, r.household_id);
     if (!new_token && t->second != r.household_id) {
@@ -274,8 +289,9 @@ result<std::vector<resident>> load_file(const std::filesystem::path& path) {
                                     where(), r.address.token, t->second));
     }
     if (r.relationship == "世帯主" && ++heads[r.household_id] > 1) {
-      return make_error(errc::invalid_field, fmt::format("{}: field 'relationship': household {} has two 世帯主",
-                                                         where(), r.household_id));
+      return make_error(errc::invalid_field,
+                        fmt::format("{}: field 'relationship': household {} has two 世帯主",
+                                    where(), r.household_id));
     }
     residents.push_back(std::move(r));
   }

@@ -26,7 +26,8 @@ std::uint32_t crc32(const std::string& bytes, std::size_t from) {
 }
 
 void put32(std::string& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xFF));
 }
 
 void chunk(std::string& out, const char* type, const std::string& data) {
@@ -49,7 +50,8 @@ std::string seal_png(std::uint64_t pattern, std::uint64_t index) {
       for (int x = 0; x < size; ++x) {
         const int dx = 2 * x - c2, dy = 2 * y - c2;
         const int d2 = dx * dx + dy * dy;
-        r[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)] = d2 >= 26 * 26 && d2 <= 30 * 30;
+        r[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)] =
+            d2 >= 26 * 26 && d2 <= 30 * 30;
       }
     }
     return r;
@@ -59,7 +61,8 @@ std::string seal_png(std::uint64_t pattern, std::uint64_t index) {
     const int x = 12 + bit % 8, y = 10 + bit / 8;
     ink[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)] = ((pattern >> bit) & 1U) != 0;
   }
-  for (int bit = 0; bit < 16; ++bit) {  // the index, so that images stay distinct even if patterns met
+  for (int bit = 0; bit < 16;
+       ++bit) {  // the index, so that images stay distinct even if patterns met
     const int x = 8 + bit, y = 20 + (bit / 16);
     ink[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)] = ((index >> bit) & 1U) != 0;
   }
@@ -104,8 +107,8 @@ std::string seal_png(std::uint64_t pattern, std::uint64_t index) {
   std::string ihdr;
   put32(ihdr, size);
   put32(ihdr, size);
-  ihdr.push_back(1);  // bit depth
-  ihdr.push_back(0);  // grey
+  ihdr.push_back(1);     // bit depth
+  ihdr.push_back(0);     // grey
   ihdr.append(3, '\0');  // compression, filter, interlace
   chunk(png, "IHDR", ihdr);
   chunk(png, "IDAT", z);

@@ -46,7 +46,8 @@ result<population_stats> compute_stats(const std::filesystem::path& path) {
     ++household_size[r.household_id];
     koseki_households[r.koseki_id].insert(r.household_id);
     (r.sex == sex::male ? s.male : s.female)++;
-    const int age = 2026 - std::stoi(r.birth_date.substr(0, 4)) - (r.birth_date.substr(5) > "04-01" ? 1 : 0);
+    const int age =
+        2026 - std::stoi(r.birth_date.substr(0, 4)) - (r.birth_date.substr(5) > "04-01" ? 1 : 0);
     s.age_decades[static_cast<std::size_t>(std::clamp(age / 10, 0, 10))]++;
     if (!r.seal) {
       ++s.without_seal;
@@ -77,7 +78,8 @@ result<population_stats> compute_stats(const std::filesystem::path& path) {
 
 std::string format_stats(const population_stats& s) {
   auto pct = [&](std::uint64_t n) {
-    return s.residents == 0 ? 0.0 : 100.0 * static_cast<double>(n) / static_cast<double>(s.residents);
+    return s.residents == 0 ? 0.0
+                            : 100.0 * static_cast<double>(n) / static_cast<double>(s.residents);
   };
   std::string out;
   auto line = [&](std::string_view label, std::uint64_t n, bool share = true) {
@@ -105,7 +107,8 @@ std::string format_stats(const population_stats& s) {
   }
   out += "ages\n";
   for (std::size_t d = 0; d < s.age_decades.size(); ++d) {
-    line(d == 10 ? std::string("100+") : fmt::format("{}–{}", d * 10, d * 10 + 9), s.age_decades[d]);
+    line(d == 10 ? std::string("100+") : fmt::format("{}–{}", d * 10, d * 10 + 9),
+         s.age_decades[d]);
   }
   fmt::format_to(std::back_inserter(out), "sha256 {}\n", s.sha256);
   return out;

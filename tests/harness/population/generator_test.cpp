@@ -206,7 +206,8 @@ TEST(GeneratorTest, SealImageIsAValidPngWhoseDigestMatches) {
                                   reinterpret_cast<const unsigned char*>(b64.data()),
                                   static_cast<int>(b64.size()));
     ASSERT_GT(n, 0);
-    png.resize(static_cast<std::size_t>(n) - static_cast<std::size_t>(std::count(b64.end() - 2, b64.end(), '=')));
+    png.resize(static_cast<std::size_t>(n) -
+               static_cast<std::size_t>(std::count(b64.end() - 2, b64.end(), '=')));
     EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
     EXPECT_EQ(png.substr(png.size() - 8, 4), "IEND");
     EXPECT_EQ(sha256_hex(png), r.seal->image_sha256);

@@ -35,9 +35,11 @@ TEST(PopulationCommandTest, GenerateThenStats) {
 TEST(PopulationCommandTest, BadInputExitsWithTwoAndSaysWhere) {
   test::temp_dir dir;
   test::write_file(dir / "bad.jsonl", "{\"resident_id\": 5}\n");
-  auto stats = test::run_command({test::kofu_binary(), "population", "stats", (dir / "bad.jsonl").string()});
+  auto stats =
+      test::run_command({test::kofu_binary(), "population", "stats", (dir / "bad.jsonl").string()});
   EXPECT_EQ(stats.exit_code, 2);
-  EXPECT_NE(stats.err.find("bad.jsonl:1: field 'resident_id': expected a string"), std::string::npos)
+  EXPECT_NE(stats.err.find("bad.jsonl:1: field 'resident_id': expected a string"),
+            std::string::npos)
       << stats.err;
 
   auto usage = test::run_command({test::kofu_binary(), "population", "generate", "--seed", "1"});

@@ -48,7 +48,8 @@ TEST(ReaderTest, KeepsVariantCharactersWithoutNormalising) {
     gen.next_group(out);
     return out.front();
   }();
-  for (const std::string name : {"髙橋", "山﨑", "渡邊", "渡邉", "\U00020BB7田", "葛\U000E0100西"}) {
+  for (const std::string name :
+       {"髙橋", "山﨑", "渡邊", "渡邉", "\U00020BB7田", "葛\U000E0100西"}) {
     r.name.family_kanji = name;
     auto parsed = parse_resident(to_json_line(r), "t:1");
     ASSERT_TRUE(parsed) << parsed.error().message;
@@ -85,12 +86,15 @@ TEST(ReaderTest, RejectsBrokenLinesNamingLineAndField) {
   const std::string good = sample_line();
   const std::vector<broken_case> cases = {
       {"truncated line", good.substr(0, good.size() / 2), "pop.jsonl:2: not valid JSON"},
-      {"wrong type", replace(good, "\"version\":1", "\"version\":\"1\""), "field 'version': expected an integer"},
+      {"wrong type", replace(good, "\"version\":1", "\"version\":\"1\""),
+       "field 'version': expected an integer"},
       {"nested wrong type", replace(good, "\"fiscal_year\":2025", "\"fiscal_year\":[2025]"),
        "field 'tax.fiscal_year': expected an integer"},
-      {"unknown field", replace(good, "\"birth_date\"", "\"birthday\""), "field 'birthday': unknown field"},
+      {"unknown field", replace(good, "\"birth_date\"", "\"birthday\""),
+       "field 'birthday': unknown field"},
       {"missing field", without(good, "honseki"), "field 'honseki': missing"},
-      {"missing nested field", replace(good, "\"token\":", "\"tokn\":"), "field 'address.token': missing"},
+      {"missing nested field", replace(good, "\"token\":", "\"tokn\":"),
+       "field 'address.token': missing"},
       {"invalid UTF-8", replace(good, "世帯主", "\xff\xfe"), "pop.jsonl:2: not valid JSON"},
       {"bad enum", replace(good, "\"status\":\"active\"", "\"status\":\"alive\""),
        "field 'status': 'alive' is not one of 'active', 'removed'"},

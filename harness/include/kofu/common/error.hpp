@@ -12,12 +12,12 @@
 namespace kofu {
 
 enum class errc {
-  io = 1,          // a file could not be opened, read or written
-  parse,           // text that is not what the format says (JSON syntax, UTF-8, truncation)
-  invalid_field,   // a field is missing, has the wrong type, or a value out of range
-  duplicate,       // a value that must be unique occurs twice
-  schema,          // a document does not validate against its JSON Schema
-  usage,           // a command line or option combination that cannot work
+  io = 1,         // a file could not be opened, read or written
+  parse,          // text that is not what the format says (JSON syntax, UTF-8, truncation)
+  invalid_field,  // a field is missing, has the wrong type, or a value out of range
+  duplicate,      // a value that must be unique occurs twice
+  schema,         // a document does not validate against its JSON Schema
+  usage,          // a command line or option combination that cannot work
 };
 
 const char* to_string(errc code);

@@ -10,8 +10,8 @@
 namespace kofu::population {
 
 enum class sex { male, female };
-enum class resident_status { active, removed };       // removed: 転出・死亡等, never issuable
-enum class seal_status { registered, cancelled };     // cancelled: never certified
+enum class resident_status { active, removed };    // removed: 転出・死亡等, never issuable
+enum class seal_status { registered, cancelled };  // cancelled: never certified
 
 std::string_view to_string(sex value);
 std::string_view to_string(resident_status value);
@@ -57,19 +57,19 @@ struct tax_record {
 };
 
 struct resident {
-  std::string resident_id;    // 住民票コード-like, 11 digits
-  std::string card_serial;    // 16 upper-case hex digits
-  std::string mynumber;       // 12 digits
-  std::string household_id;   // 世帯
-  std::string relationship;   // 続柄 (住民票): 世帯主, 妻, 夫, 子, 父, 母, 孫
+  std::string resident_id;   // 住民票コード-like, 11 digits
+  std::string card_serial;   // 16 upper-case hex digits
+  std::string mynumber;      // 12 digits
+  std::string household_id;  // 世帯
+  std::string relationship;  // 続柄 (住民票): 世帯主, 妻, 夫, 子, 父, 母, 孫
   person_name name;
-  std::string birth_date;     // YYYY-MM-DD
+  std::string birth_date;  // YYYY-MM-DD
   population::sex sex = sex::male;
   population::address address;
-  std::string moved_in_date;  // 住民となった年月日, YYYY-MM-DD
-  std::string honseki;        // 本籍
-  std::string hittousha;      // 筆頭者
-  std::string koseki_id;      // 戸籍
+  std::string moved_in_date;        // 住民となった年月日, YYYY-MM-DD
+  std::string honseki;              // 本籍
+  std::string hittousha;            // 筆頭者
+  std::string koseki_id;            // 戸籍
   std::string koseki_relationship;  // 戸籍上の続柄
   std::optional<seal_registration> seal;
   tax_record tax;
