@@ -1,0 +1,40 @@
+// `kofu verify DIR`: re-verify a run (also a killed one) from DIR/history.jsonl and the population
+// it names; writes DIR/report.json and prints a short summary. Exit 0 pass, 1 findings or a failed
+// threshold, 2 bad usage or input (DESIGN §8). An `unknown` verdict (nothing checked, or the
+// overlap the scenario asked for never happened) exits 1: a clean result that proves nothing
+// must not pass a pipeline.
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "command_registry.hpp"
+#include "kofu/verify/report.hpp"
+
+namespace {
+
+int run_verify(const std::string& dir) {
+  auto result = kofu::verify::verify_directory(dir);
+  if (!result) {
+    std::fprintf(stderr, "kofu verify: %s\n", result.error().message.c_str());
+    return 2;
+  }
+  if (auto written = kofu::verify::write_report(dir, result->report); !written) {
+    std::fprintf(stderr, "kofu verify: %s\n", written.error().message.c_str());
+    return 2;
+  }
+  const std::string text = kofu::verify::summary_text(result->report);
+  std::fputs(text.c_str(), stdout);
+  std::printf("report: %s/report.json\n", dir.c_str());
+  return result->report.value("verdict", "unknown") == "pass" ? 0 : 1;
+}
+
+kofu::app::command_registration reg(30, [](CLI::App& app, int& exit_code) {
+  auto dir = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify", "Re-verify a run from its history (DIR/history.jsonl); writes DIR/report.json");
+  cmd->add_option("DIR", *dir, "the run's output folder")->required();
+  cmd->callback([dir, &exit_code] { exit_code = run_verify(*dir); });
+});
+
+}  // namespace

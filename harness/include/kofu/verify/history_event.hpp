@@ -1,0 +1,98 @@
+#pragma once
+// The events of a run as the verifier needs them (docs/history.md is the file format).
+// The driver can hand these to the checker as they happen (online), and `kofu verify` builds
+// them from history lines (offline); both paths go through the same checker calls, in history
+// order, so they produce identical findings.
+// Plain values; parse_history_line is thread-safe.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "kofu/common/error.hpp"
+#include "kofu/verify/certificate.hpp"
+
+namespace kofu::verify {
+
+struct issue_options {
+  std::string scope = "individual";  // "individual" | "household"
+  bool honseki = false;
+  bool zokugara = false;
+  bool mynumber = false;
+};
+
+struct issue_invoke {
+  std::uint64_t id = 0;
+  std::int64_t t = 0;  // a: monotonic ns, before the first byte was written
+  std::string application_number;
+  std::string resident_id;
+  std::string card_serial;
+  std::string certificate_type;
+  std::string channel;
+  issue_options options;
+  std::uint32_t worker = 0;
+  std::uint32_t conn = 0;
+};
+
+enum class issue_outcome : std::uint8_t { ok, retry, refused, error, timeout };
+
+struct issue_complete {
+  std::uint64_t id = 0;
+  std::int64_t t = 0;  // b: monotonic ns, after the last byte was read
+  int status = 0;
+  issue_outcome outcome = issue_outcome::ok;
+  // For outcome ok: the decoded answer (decode_answer / malformed_answer). Shared so that the
+  // driver can decode on a worker thread and benchmarks can replay without copying.
+  std::shared_ptr<const decoded_answer> answer;
+};
+
+struct resident_change {
+  std::string resident_id;
+  std::uint64_t change_id = 0;
+  std::uint32_t version = 0;  // the version the change produces if it succeeds
+  std::string kind;           // move | name | seal | household | tax
+  nlohmann::json fields;
+};
+
+// A single update (one change) or a reflection batch (several).
+struct update_invoke {
+  std::uint64_t id = 0;
+  std::int64_t t = 0;
+  bool batch = false;
+  std::string batch_id;
+  std::vector<resident_change> changes;
+};
+
+enum class update_outcome : std::uint8_t { ok, failed, unknown };
+
+struct update_complete {
+  std::uint64_t id = 0;
+  std::int64_t t = 0;
+  update_outcome outcome = update_outcome::ok;
+};
+
+// Markers (maintenance, reflection batch, phase changes) and the footer.
+struct marker_event {
+  std::int64_t t = 0;
+  std::string name;   // "maintenance", "phase", … ; "footer" for the footer
+  std::string phase;  // "start" | "end" | … (may be empty)
+  nlohmann::json detail;
+};
+
+struct history_header {
+  nlohmann::json raw;
+};
+
+using history_event = std::variant<history_header, issue_invoke, issue_complete, update_invoke,
+                                   update_complete, marker_event>;
+
+// Parses one history line. Errors name `where` ("history.jsonl:17") and the field.
+result<history_event> parse_history_line(std::string_view line, std::string_view where);
+result<history_event> parse_history_event(const nlohmann::json& event, std::string_view where);
+
+}  // namespace kofu::verify

@@ -1,0 +1,132 @@
+#pragma once
+// The verifier's model of the registry: for each resident, the timeline of versions the harness
+// itself produced (population version, then one version per update), each with the interval in
+// which it may have been current; the versions of failed updates (aborted); and an attribution
+// index from printed values to the (resident, version) pairs that carried them.
+//
+// Memory grows with residents and updates, never with issue requests.
+// Not thread-safe: one owner (the checker) mutates and reads it.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "kofu/population/resident.hpp"
+
+namespace kofu::verify {
+
+inline constexpr std::int64_t time_min = std::numeric_limits<std::int64_t>::min();
+inline constexpr std::int64_t time_max = std::numeric_limits<std::int64_t>::max();
+
+enum class update_state : std::uint8_t {
+  population,    // version 1 from the population file: current since before the run
+  pending,       // sent, no answer yet
+  acknowledged,  // the server answered 200
+  unknown,       // timeout or connection lost: may become visible at any time after `sent_ns`
+};
+
+// One version of a record that may become (or became) visible.
+struct resident_state {
+  population::resident record;       // the whole record as of this version
+  std::int64_t sent_ns = time_min;   // the producing update's send time (time_min: population)
+  std::int64_t acked_ns = time_min;  // its acknowledgement (time_max: pending or unknown)
+  std::uint64_t update_id = 0;       // history id of the update or batch (0: population)
+  std::string change_kind;           // "move", "name", … ("" for the population version)
+  update_state state = update_state::population;
+};
+
+// The content a failed update would have produced: never allowed to be printed.
+struct aborted_version {
+  population::resident record;
+  std::int64_t sent_ns = 0;
+  std::int64_t failed_ns = 0;
+  std::uint64_t update_id = 0;
+  std::string change_kind;
+};
+
+// Indices [lo, hi] into a resident's timeline: the versions that may have been current at some
+// instant of a request's window. Never empty.
+struct version_window {
+  std::uint32_t lo = 0;
+  std::uint32_t hi = 0;
+  bool contains(std::uint32_t i) const { return lo <= i && i <= hi; }
+};
+
+// What a printed value can be traced to.
+enum class value_kind : std::uint8_t { resident_id, name, address_token, mynumber, seal, tax };
+
+struct attribution {
+  std::uint32_t resident = 0;
+  std::uint32_t state = 0;  // index into timeline() or, when `aborted`, into aborted()
+  bool aborted = false;
+};
+
+class resident_model {
+ public:
+  explicit resident_model(std::vector<population::resident> population);
+
+  std::size_t size() const { return timelines_.size(); }
+  std::optional<std::uint32_t> find_resident(std::string_view resident_id) const;
+  std::optional<std::uint32_t> find_card(std::string_view card_serial) const;
+
+  const std::vector<resident_state>& timeline(std::uint32_t r) const { return timelines_[r]; }
+  const std::vector<aborted_version>& aborted(std::uint32_t r) const { return aborted_[r]; }
+  const population::resident& initial(std::uint32_t r) const {
+    return timelines_[r].front().record;
+  }
+
+  // An update of resident r was sent at `sent_ns` (one change; a batch calls this once a change).
+  // `fields` replace the named fields whole (docs/protocol.md). Returns an error message when
+  // the change cannot be applied (unknown kind, malformed fields); the model is then unchanged.
+  std::optional<std::string> begin_update(std::uint32_t r, std::uint64_t update_id,
+                                          std::int64_t sent_ns, std::uint32_t version,
+                                          std::string_view kind, const nlohmann::json& fields);
+  // The outcome of every pending change of update `update_id` on resident r.
+  void acknowledge(std::uint32_t r, std::uint64_t update_id, std::int64_t t);
+  void fail(std::uint32_t r, std::uint64_t update_id, std::int64_t t);
+  void mark_unknown(std::uint32_t r, std::uint64_t update_id);
+
+  // Whether an update of r sent before `t` has no outcome yet.
+  bool has_pending_before(std::uint32_t r, std::int64_t t) const;
+
+  // The allowed versions of resident r for a request sent at `a` and answered at `b`: those that
+  // may have been current at some instant in (a, b), widened by `staleness_ns` into the past.
+  version_window window(std::uint32_t r, std::int64_t a, std::int64_t b,
+                        std::int64_t staleness_ns) const;
+
+  // Every (resident, version) that carried `value` (exact bytes).
+  std::vector<attribution> attribute(value_kind kind, std::string_view value) const;
+
+  // Residents that were ever members of a household (any version) or of a 戸籍.
+  const std::vector<std::uint32_t>& household_members(std::string_view household_id) const;
+  const std::vector<std::uint32_t>& koseki_members(std::string_view koseki_id) const;
+
+  // The text the index uses for a name and a tax record.
+  static std::string name_key(const population::person_name& n);
+  static std::string tax_key(const population::tax_record& t);
+
+ private:
+  void index_state(std::uint32_t r, std::uint32_t state, bool is_aborted,
+                   const population::resident* previous);
+  void unindex(std::uint32_t r, const population::resident& rec, std::uint32_t state);
+  void add_key(value_kind kind, std::string_view value, attribution where);
+  static std::uint64_t key_hash(value_kind kind, std::string_view value);
+  bool value_matches(value_kind kind, std::string_view value, const attribution& a) const;
+
+  std::vector<std::vector<resident_state>> timelines_;
+  std::vector<std::vector<aborted_version>> aborted_;
+  std::unordered_map<std::string, std::uint32_t> by_resident_id_;
+  std::unordered_map<std::string, std::uint32_t> by_card_;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> households_;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> koseki_;
+  // Key: hash of (kind, value); candidates are confirmed against the stored value on lookup.
+  std::unordered_map<std::uint64_t, std::vector<attribution>> index_;
+};
+
+}  // namespace kofu::verify

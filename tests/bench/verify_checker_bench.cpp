@@ -1,0 +1,288 @@
+// Re-check rate of the verifier (issue 5: ≥ 1,000,000 answered requests per second per core from
+// a history already in memory) and where the time goes when starting from history text.
+//
+//   BM_CheckDecoded      events with answers already decoded (the in-memory history the driver
+//                        hands over online, or a replay after decoding): model + checks only
+//   BM_ReplayText        history lines in memory: JSON parse + decode + digest + check
+//   BM_ParseLine         nlohmann DOM parse of one complete line
+//   BM_DecodeAnswer      decode_answer on a parsed body (includes the canonical JSON + SHA-256)
+//   BM_SaxSkimLine       nlohmann SAX pass over one line without building a DOM (lower bound
+//                        for any nlohmann-based parse)
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <random>
+
+#include "kofu/population/generator.hpp"
+#include "kofu/verify/canonical_json.hpp"
+#include "kofu/verify/checker.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+using kofu::population::resident;
+using namespace kofu::verify;
+
+json name_json(const kofu::population::person_name& n) {
+  return {{"family_kanji", n.family_kanji},
+          {"given_kanji", n.given_kanji},
+          {"family_kana", n.family_kana},
+          {"given_kana", n.given_kana}};
+}
+
+json address_json(const kofu::population::address& a) {
+  return {{"postal_code", a.postal_code},
+          {"prefecture", a.prefecture},
+          {"city", a.city},
+          {"town", a.town},
+          {"banchi", a.banchi},
+          {"building", a.building},
+          {"token", a.token}};
+}
+
+// A correct juminhyo answer for r as of `version`.
+json answer(const std::string& app, const resident& r, const std::string& head,
+            const std::string& serial) {
+  json person = {{"resident_id", r.resident_id},
+                 {"source_version", r.version},
+                 {"page", 1},
+                 {"name", name_json(r.name)},
+                 {"birth_date", r.birth_date},
+                 {"sex", r.sex == kofu::population::sex::male ? "male" : "female"},
+                 {"address", address_json(r.address)},
+                 {"moved_in_date", r.moved_in_date},
+                 {"household_head", head}};
+  json cert = {{"type", "juminhyo"},
+               {"serial", serial},
+               {"issued_at", "2026-11-22T05:30:00.123Z"},
+               {"subject", {{"resident_id", r.resident_id}, {"card_serial", r.card_serial}}},
+               {"source_version", r.version},
+               {"persons", json::array({person})}};
+  return {{"application_number", app},
+          {"certificate", cert},
+          {"digest", certificate_digest(app, cert)}};
+}
+
+struct bench_history {
+  std::vector<resident> pop;
+  std::vector<json> events;  // as the driver writes them
+  std::uint64_t answered = 0;
+};
+
+// `requests` juminhyo requests, about 8 in flight, and a move every 20 requests (acknowledged).
+const bench_history& history(std::size_t requests) {
+  static std::map<std::size_t, bench_history> cache;
+  auto& h = cache[requests];
+  if (!h.events.empty()) return h;
+  kofu::population::generator g({20000, 1, 0.05});
+  while (g.next_group(h.pop)) {
+  }
+  std::map<std::string, std::string> head;
+  for (const auto& r : h.pop) {
+    if (r.relationship == "世帯主") head[r.household_id] = r.name.full_kanji();
+  }
+  std::vector<resident> current = h.pop;
+  std::mt19937_64 rng(1);
+  std::uniform_int_distribution<std::size_t> pick(0, h.pop.size() - 1);
+  std::int64_t t = 1'000'000;
+  std::uint64_t id = 0;
+  struct open_request {
+    std::uint64_t id;
+    std::size_t r;
+    std::int64_t done;
+  };
+  std::deque<open_request> open;
+  for (std::size_t i = 0; i < requests; ++i) {
+    t += 125'000;
+    while (!open.empty() && open.front().done <= t) {
+      const auto& o = open.front();
+      const resident& r = current[o.r];
+      h.events.push_back({{"type", "complete"},
+                          {"op", "issue"},
+                          {"id", o.id},
+                          {"t", o.done},
+                          {"status", 200},
+                          {"outcome", "ok"},
+                          {"body", answer("KOFU-000001-" + std::to_string(o.id), r,
+                                          head[r.household_id], "C-" + std::to_string(o.id))}});
+      ++h.answered;
+      open.pop_front();
+    }
+    std::size_t r = pick(rng);
+    while (current[r].status != kofu::population::resident_status::active) r = pick(rng);
+    if (i % 20 == 19 && current[r].relationship != "世帯主") {
+      // A move of a non-head resident, acknowledged before any later request is sent.
+      resident& c = current[r];
+      c.version += 1;
+      c.address.token = "B" + std::to_string(100000000 + i);
+      c.address.building = "試験荘 " + c.address.token;
+      ++id;
+      h.events.push_back(
+          {{"type", "invoke"},
+           {"op", "update"},
+           {"id", id},
+           {"t", t},
+           {"resident_id", c.resident_id},
+           {"change_id", c.version},
+           {"version", c.version},
+           {"kind", "move"},
+           {"fields", {{"address", address_json(c.address)}, {"moved_in_date", c.moved_in_date}}}});
+      h.events.push_back({{"type", "complete"},
+                          {"op", "update"},
+                          {"id", id},
+                          {"t", t + 1000},
+                          {"status", 200},
+                          {"outcome", "ok"},
+                          {"version", c.version}});
+      t += 2000;
+      continue;
+    }
+    ++id;
+    h.events.push_back({{"type", "invoke"},
+                        {"op", "issue"},
+                        {"id", id},
+                        {"t", t},
+                        {"worker", id % 4},
+                        {"conn", id % 64},
+                        {"application_number", "KOFU-000001-" + std::to_string(id)},
+                        {"resident_id", current[r].resident_id},
+                        {"card_serial", current[r].card_serial},
+                        {"certificate_type", "juminhyo"},
+                        {"channel", "konbini"},
+                        {"options", {{"scope", "individual"}}}});
+    open.push_back({id, r, t + 1'000'000});
+  }
+  for (const auto& o : open) {
+    const resident& r = current[o.r];
+    h.events.push_back({{"type", "complete"},
+                        {"op", "issue"},
+                        {"id", o.id},
+                        {"t", o.done},
+                        {"status", 200},
+                        {"outcome", "ok"},
+                        {"body", answer("KOFU-000001-" + std::to_string(o.id), r,
+                                        head[r.household_id], "C-" + std::to_string(o.id))}});
+    ++h.answered;
+  }
+  return h;
+}
+
+void BM_CheckDecoded(benchmark::State& state) {
+  const auto& h = history(static_cast<std::size_t>(state.range(0)));
+  std::vector<history_event> events;
+  for (const auto& e : h.events) {
+    auto ev = parse_history_event(e, "bench");
+    if (auto* c = std::get_if<issue_complete>(&*ev)) {
+      // Evidence bodies are only needed for findings; the in-memory history keeps none.
+      c->answer = std::make_shared<const decoded_answer>(decode_answer(e["body"], false));
+    }
+    events.push_back(std::move(*ev));
+  }
+  std::uint64_t findings = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto c = std::make_unique<checker>(resident_model(h.pop), checker_options{});
+    state.ResumeTiming();
+    for (const auto& e : events) c->on_event(e);
+    c->finish();
+    findings += c->findings().size();
+    if (!c->findings().empty()) {
+      std::fprintf(stderr, "%s\n", c->findings().front().explanation_en.c_str());
+      state.SkipWithError("the benchmark history has findings");
+      break;
+    }
+    state.PauseTiming();
+    c.reset();
+    state.ResumeTiming();
+  }
+  benchmark::DoNotOptimize(findings);
+  state.counters["answered_per_s"] = benchmark::Counter(
+      static_cast<double>(h.answered), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_CheckDecoded)->Arg(200000)->Unit(benchmark::kMillisecond);
+
+void BM_ReplayText(benchmark::State& state) {
+  const auto& h = history(static_cast<std::size_t>(state.range(0)));
+  std::vector<std::string> lines;
+  for (const auto& e : h.events) lines.push_back(e.dump());
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto c = std::make_unique<checker>(resident_model(h.pop), checker_options{});
+    state.ResumeTiming();
+    for (const auto& l : lines) {
+      if (!feed_history_line(*c, l, "bench")) {
+        state.SkipWithError("bad line");
+        break;
+      }
+    }
+    c->finish();
+    if (!c->findings().empty()) {
+      state.SkipWithError("the benchmark history has findings");
+      break;
+    }
+    state.PauseTiming();
+    c.reset();
+    state.ResumeTiming();
+  }
+  state.counters["answered_per_s"] = benchmark::Counter(
+      static_cast<double>(h.answered), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ReplayText)->Arg(50000)->Unit(benchmark::kMillisecond);
+
+const std::string& sample_line() {
+  static const std::string line = [] {
+    const auto& h = history(2000);
+    for (const auto& e : h.events) {
+      if (e["type"] == "complete" && e["op"] == "issue") return e.dump();
+    }
+    return std::string();
+  }();
+  return line;
+}
+
+void BM_ParseLine(benchmark::State& state) {
+  const std::string& line = sample_line();
+  for (auto _ : state) benchmark::DoNotOptimize(json::parse(line));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(line.size()));
+}
+BENCHMARK(BM_ParseLine);
+
+void BM_DecodeAnswer(benchmark::State& state) {
+  const json body = json::parse(sample_line())["body"];
+  for (auto _ : state) benchmark::DoNotOptimize(decode_answer(body, false));
+}
+BENCHMARK(BM_DecodeAnswer);
+
+void BM_SaxSkimLine(benchmark::State& state) {
+  const std::string& line = sample_line();
+  struct counter : json::json_sax_t {
+    std::size_t n = 0;
+    bool null() override { return ++n, true; }
+    bool boolean(bool) override { return ++n, true; }
+    bool number_integer(number_integer_t) override { return ++n, true; }
+    bool number_unsigned(number_unsigned_t) override { return ++n, true; }
+    bool number_float(number_float_t, const string_t&) override { return ++n, true; }
+    bool string(string_t&) override { return ++n, true; }
+    bool binary(binary_t&) override { return ++n, true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+      return false;
+    }
+  };
+  for (auto _ : state) {
+    counter c;
+    json::sax_parse(line, &c);
+    benchmark::DoNotOptimize(c.n);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(line.size()));
+}
+BENCHMARK(BM_SaxSkimLine);
+
+}  // namespace

@@ -1,0 +1,90 @@
+// `kofu verify DIR` through the real executable: exit codes and report.json (DESIGN §8).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "kofu/population/generator.hpp"
+#include "kofu/population/reader.hpp"
+#include "test_support.hpp"
+#include "verify_fixture.hpp"
+
+namespace kofu::verify {
+namespace {
+
+using test::json;
+
+// Writes a one-request history whose answer prints `printed` for a request of `requested`.
+void write_run(const std::filesystem::path& dir, bool wrong_person) {
+  const auto summary = population::generate_file({30, 9, 0.05}, dir / "population.jsonl");
+  ASSERT_TRUE(summary.has_value());
+  const auto pop = population::load_file(dir / "population.jsonl").value();
+  const auto& requested = pop.front();
+  const auto& printed = wrong_person ? pop.back() : pop.front();
+  std::string head;
+  for (const auto& x : pop) {
+    if (x.household_id == printed.household_id && x.relationship == "世帯主")
+      head = x.name.full_kanji();
+  }
+  const std::string app = "KOFU-000001-0000000001";
+  std::string text;
+  text += json{{"type", "header"},
+               {"format", "kofu-history/1"},
+               {"population", {{"path", "population.jsonl"}, {"sha256", summary->sha256}}}}
+              .dump() +
+          "\n";
+  text += json{{"type", "invoke"},
+               {"op", "issue"},
+               {"id", 1},
+               {"t", 1000},
+               {"application_number", app},
+               {"resident_id", requested.resident_id},
+               {"card_serial", requested.card_serial},
+               {"certificate_type", "juminhyo"},
+               {"channel", "window"}}
+              .dump() +
+          "\n";
+  text += json{{"type", "complete"},
+               {"op", "issue"},
+               {"id", 1},
+               {"t", 2000},
+               {"status", 200},
+               {"outcome", "ok"},
+               {"body", test::render(app, "juminhyo", {}, printed, {printed}, head, "C-1")}}
+              .dump() +
+          "\n";
+  kofu::test::write_file(dir / "history.jsonl", text);
+}
+
+TEST(VerifyCommandTest, ExitCodesFollowTheVerdict) {
+  if (!std::filesystem::exists(kofu::test::kofu_binary())) {
+    GTEST_SKIP() << "kofu executable not built: " << kofu::test::kofu_binary();
+  }
+  struct command_case {
+    const char* name;
+    int setup;  // 0 clean, 1 wrong person, 2 empty folder
+    int exit_code;
+    const char* verdict;
+  };
+  const command_case cases[] = {
+      {"clean run passes", 0, 0, "pass"},
+      {"a finding fails", 1, 1, "fail"},
+      {"no history is bad input", 2, 2, ""},
+  };
+  for (const auto& c : cases) {
+    kofu::test::temp_dir dir;
+    if (c.setup < 2) write_run(dir.path(), c.setup == 1);
+    const auto r =
+        kofu::test::run_command({kofu::test::kofu_binary(), "verify", dir.path().string()});
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.name << "\n" << r.out << r.err;
+    if (c.setup < 2) {
+      const json report = json::parse(kofu::test::read_file(dir / "report.json"));
+      EXPECT_EQ(report["verdict"], c.verdict) << c.name;
+      EXPECT_NE(r.out.find("verdict: "), std::string::npos) << c.name;
+    } else {
+      EXPECT_NE(r.err.find("history.jsonl"), std::string::npos) << c.name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kofu::verify
