@@ -1,0 +1,31 @@
+#pragma once
+// What an endpoint answers: status, body and content type. Endpoints build these; the session
+// turns them into HTTP responses.
+
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace kofu::mock {
+
+struct http_reply {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+// `{"error": code, "detail": detail}` with the given status (docs/protocol.md).
+inline http_reply json_error(unsigned status, std::string_view code, std::string_view detail) {
+  nlohmann::json j = {{"error", code}, {"detail", detail}};
+  return {status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+          "application/json"};
+}
+
+inline http_reply json_reply(unsigned status, const nlohmann::json& j) {
+  return {status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+          "application/json"};
+}
+
+}  // namespace kofu::mock
