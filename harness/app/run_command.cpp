@@ -1,0 +1,464 @@
+// `kofu run SCENARIO`: load the scenario, prepare the population and the target, drive the load,
+// record the history, and hand the folder to the verifier (DESIGN §5, §6, §8a; issue 4).
+
+#include "run_command.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "command_registry.hpp"
+#include "kofu/common/sha256.hpp"
+#include "kofu/driver/driver.hpp"
+#include "kofu/driver/embedded_server.hpp"
+#include "kofu/history/writer.hpp"
+#include "kofu/population/generator.hpp"
+#include "kofu/population/reader.hpp"
+#include "kofu/scenario/loader.hpp"
+
+namespace kofu::app {
+
+after_run_function& after_run_hook() {
+  static after_run_function hook;
+  return hook;
+}
+
+}  // namespace kofu::app
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct run_args {
+  std::string scenario;
+  std::string out;
+  std::vector<std::string> targets;
+  std::vector<std::string> defects;
+  bool defects_given = false;
+  double duration = 0;  // 0: as the scenario says
+  bool quiet = false;
+};
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_sigint(int) { stop_requested.store(true); }
+
+std::string utc_stamp(const char* format) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, format, &tm);
+  return buffer;
+}
+
+// --duration: cut the phases at the new total, or lengthen the last one; events and spikes past
+// the new end are dropped. The document in the history header says what actually ran.
+void apply_duration(kofu::scenario::scenario& s, double seconds) {
+  double start = 0;
+  std::vector<kofu::scenario::phase> kept;
+  for (auto p : s.phases) {
+    if (start >= seconds) break;
+    p.duration_s = std::min(p.duration_s, seconds - start);
+    std::erase_if(p.spikes, [&](const auto& sp) { return sp.at_s >= p.duration_s; });
+    start += p.duration_s;
+    kept.push_back(std::move(p));
+  }
+  if (start < seconds && !kept.empty()) kept.back().duration_s += seconds - start;
+  s.phases = std::move(kept);
+  std::erase_if(s.events, [&](const auto& e) { return e.at_s >= seconds; });
+  auto& doc = s.document;
+  doc["phases"] = json::array();
+  json original_phases = json::array();
+  for (const auto& p : s.phases) {
+    json spikes = json::array();
+    for (const auto& sp : p.spikes) {
+      spikes.push_back({{"at_s", sp.at_s}, {"duration_s", sp.duration_s}, {"rate", sp.rate}});
+    }
+    doc["phases"].push_back({{"name", p.name},
+                             {"duration_s", p.duration_s},
+                             {"model", kofu::scenario::to_string(p.model)},
+                             {"rate", p.rate},
+                             {"ramp_to", p.ramp_to ? json(*p.ramp_to) : json(nullptr)},
+                             {"users", p.users},
+                             {"think_time_ms", p.think_time_ms},
+                             {"warmup", p.warmup},
+                             {"spikes", spikes}});
+  }
+  json events = json::array();
+  for (const auto& e : doc["events"]) {
+    if (e.at("at_s").get<double>() < seconds) events.push_back(e);
+  }
+  doc["events"] = events;
+}
+
+std::string format_ms(std::uint64_t us) {
+  return fmt::format("{:.1f} ms", static_cast<double>(us) / 1000.0);
+}
+
+json latency_json(const kofu::driver::latency_histogram& h) {
+  json j{{"count", h.count()},
+         {"mean", h.mean() / 1000.0},
+         {"max", static_cast<double>(h.max()) / 1000.0}};
+  for (const auto& [name, p] : std::vector<std::pair<const char*, double>>{
+           {"p50", 50}, {"p90", 90}, {"p99", 99}, {"p99_9", 99.9}, {"p99_99", 99.99}}) {
+    j[name] = static_cast<double>(h.value_at_percentile(p)) / 1000.0;
+  }
+  return j;
+}
+
+json stats_json(const kofu::driver::run_result& r) {
+  const auto& s = r.issue;
+  return {{"workers", r.workers},
+          {"elapsed_s", r.elapsed_s},
+          {"scheduled", s.scheduled},
+          {"sent", s.sent},
+          {"ok", s.ok},
+          {"retry", s.retry},
+          {"refused", s.refused},
+          {"server_error", s.server_error},
+          {"errors", s.errors},
+          {"timeouts", s.timeouts},
+          {"late", s.late},
+          {"dropped", s.dropped},
+          {"connects", s.connects},
+          {"max_backlog", s.max_backlog},
+          {"updates_sent", s.updates_sent},
+          {"updates_ok", s.updates_ok},
+          {"updates_failed", s.updates_failed},
+          {"updates_unknown", s.updates_unknown},
+          {"updates_skipped", r.updates_skipped},
+          {"retired_residents", r.retired_residents},
+          {"latency_ms", latency_json(s.latency)},
+          {"service_time_ms", latency_json(s.service_time)}};
+}
+
+int run(run_args& args) {
+  // 1. The scenario, with the command line's overrides.
+  auto loaded = kofu::scenario::load_file(args.scenario);
+  if (!loaded) {
+    std::fprintf(stderr, "kofu run: scenario rejected:\n%s\n", loaded.error().message.c_str());
+    return 2;
+  }
+  auto& sc = *loaded;
+  if (!args.targets.empty()) {
+    sc.target.embedded = false;
+    sc.target.urls = args.targets;
+    sc.document["target"]["kind"] = "urls";
+    sc.document["target"]["urls"] = args.targets;
+  }
+  if (args.defects_given) {
+    if (!sc.target.embedded) {
+      std::fprintf(stderr, "kofu run: --defect applies only to the embedded reference server\n");
+      return 2;
+    }
+    sc.target.defects = args.defects;
+    sc.document["target"]["defects"] = args.defects;
+  }
+  if (args.duration > 0) apply_duration(sc, args.duration);
+  std::vector<kofu::driver::endpoint> endpoints;
+  for (const auto& url : sc.target.urls) {
+    auto ep = kofu::driver::parse_endpoint(url);
+    if (!ep) {
+      std::fprintf(stderr, "kofu run: --target: %s\n", ep.error().message.c_str());
+      return 2;
+    }
+    endpoints.push_back(*ep);
+  }
+
+  // 2. The output folder.
+  const fs::path dir =
+      args.out.empty()
+          ? fs::path("kofu-out") / fmt::format("{}-{}", sc.name, utc_stamp("%Y%m%dT%H%M%SZ"))
+          : fs::path(args.out);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "kofu run: %s: %s\n", dir.c_str(), ec.message().c_str());
+    return 2;
+  }
+
+  // 3. The population: generated into the folder, or the scenario's file.
+  fs::path population_path;
+  std::string population_sha;
+  if (sc.population.file.empty()) {
+    population_path = dir / "population.jsonl";
+    kofu::population::generator_options g;
+    g.residents = sc.population.residents;
+    g.seed = sc.population.seed;
+    g.confusable_share = sc.population.confusable_share;
+    auto summary = kofu::population::generate_file(g, population_path);
+    if (!summary) {
+      std::fprintf(stderr, "kofu run: %s\n", summary.error().message.c_str());
+      return 2;
+    }
+    population_sha = summary->sha256;
+  } else {
+    population_path = sc.resolve(sc.population.file);
+    std::ifstream in(population_path, std::ios::binary);
+    kofu::sha256_hasher hasher;
+    std::string chunk(1 << 16, '\0');
+    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+      hasher.update(std::string_view(chunk.data(), static_cast<std::size_t>(in.gcount())));
+    }
+    population_sha = kofu::to_hex(hasher.finish());
+  }
+  auto residents = kofu::population::load_file(population_path);
+  if (!residents) {
+    std::fprintf(stderr, "kofu run: %s\n", residents.error().message.c_str());
+    return 2;
+  }
+  if (residents->empty()) {
+    std::fprintf(stderr, "kofu run: %s: no residents\n", population_path.c_str());
+    return 2;
+  }
+  const auto resident_count = residents->size();
+  const kofu::driver::population_index index(std::move(*residents), sc.concentration.hot_residents,
+                                             sc.seed);
+
+  // 4. The target. A TLS context whenever TLS may be spoken (an embedded server may be started
+  // with --tls-cert among its mock_args; it then announces an https:// address).
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  const bool any_tls = sc.target.embedded || std::any_of(endpoints.begin(), endpoints.end(),
+                                                         [](const auto& e) { return e.tls; });
+  if (any_tls) {
+    auto ctx = kofu::driver::make_tls_context(sc.target.tls);
+    if (!ctx) {
+      std::fprintf(stderr, "kofu run: %s\n", ctx.error().message.c_str());
+      return 2;
+    }
+    tls = *ctx;
+  }
+  std::unique_ptr<kofu::driver::embedded_server> server;
+  if (sc.target.embedded) {
+    auto binary = kofu::driver::find_mock_binary();
+    if (!binary) {
+      std::fprintf(stderr,
+                   "kofu run: kofu-mock not found (set KOFU_MOCK, or put it beside kofu "
+                   "or on the PATH)\n");
+      return 2;
+    }
+    const fs::path token_file = dir / "admin-token";
+    {
+      std::ofstream t(token_file, std::ios::trunc);
+      t << sc.target.admin_token << '\n';
+    }
+    ::chmod(token_file.c_str(), 0600);
+    kofu::driver::embedded_options o;
+    o.binary = *binary;
+    o.population = population_path;
+    o.defects = sc.target.defects;
+    o.extra_args = sc.target.mock_args;
+    o.admin_token_file = token_file;
+    o.log_file = dir / "kofu-mock.log";
+    o.tls = tls.get();
+    o.server_name = sc.target.tls.server_name;
+    auto started = kofu::driver::embedded_server::start(o);
+    if (!started) {
+      std::fprintf(stderr, "kofu run: %s\n", started.error().message.c_str());
+      return 2;
+    }
+    server = std::move(*started);
+    endpoints = {*kofu::driver::parse_endpoint(server->url())};
+    sc.target.urls = {server->url()};
+    if (!args.quiet) {
+      fmt::print(stderr, "kofu run: started kofu-mock (pid {}) at {}{}\n", server->pid(),
+                 server->url(),
+                 sc.target.defects.empty()
+                     ? std::string(" (no defects)")
+                     : fmt::format(" with defects {}", fmt::join(sc.target.defects, ", ")));
+    }
+  }
+  std::optional<kofu::driver::vendor_profile> profile;
+  if (sc.target.profile != "reference") {
+    auto loaded_profile = kofu::driver::vendor_profile::load(sc.resolve(sc.target.profile));
+    if (!loaded_profile) {
+      std::fprintf(stderr, "kofu run: vendor profile rejected:\n%s\n",
+                   loaded_profile.error().message.c_str());
+      return 2;
+    }
+    profile = std::move(*loaded_profile);
+  }
+  json server_version = nullptr;
+  if (auto v = kofu::driver::http_get(endpoints.front().base, "/version", std::chrono::seconds(5),
+                                      tls.get(), sc.target.tls.server_name);
+      v && v->status == 200) {
+    server_version = json::parse(v->body, nullptr, false);
+    if (server_version.is_discarded()) server_version = v->body;
+  }
+
+  // 5. The history, its header first.
+  const fs::path history_path = dir / (sc.history.compress ? "history.jsonl.zst" : "history.jsonl");
+  auto writer = kofu::history::writer::open(
+      {history_path, sc.history.compress, std::chrono::milliseconds(sc.history.flush_ms)});
+  if (!writer) {
+    std::fprintf(stderr, "kofu run: %s\n", writer.error().message.c_str());
+    return 2;
+  }
+  const auto anchor = std::chrono::steady_clock::now();
+  const auto run_number = static_cast<std::uint32_t>(std::time(nullptr) % 1000000);
+  json target{{"kind", sc.target.embedded ? "embedded" : "urls"},
+              {"urls", sc.target.urls},
+              {"profile", sc.target.profile},
+              {"profile_name", profile ? json(profile->name()) : json("reference")},
+              {"tls_verify", sc.target.tls.verify},
+              {"defects", sc.target.defects}};
+  {
+    kofu::history::line_buffer header((*writer).get());
+    header.append(json{{"type", "header"},
+                       {"format", "kofu-history/1"},
+                       {"kofu_version", KOFU_VERSION},
+                       {"started_at", utc_stamp("%Y-%m-%dT%H:%M:%SZ")},
+                       {"scenario", sc.document},
+                       {"scenario_sha256", sc.source_sha256},
+                       {"scenario_path", fs::absolute(sc.source_path).string()},
+                       {"population",
+                        {{"path", fs::absolute(population_path).string()},
+                         {"sha256", population_sha},
+                         {"residents", resident_count}}},
+                       {"seed", sc.seed},
+                       {"run_number", run_number},
+                       {"target", target},
+                       {"server_version", server_version}});
+  }
+
+  // 6. The load.
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  auto last_plain = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  kofu::driver::run_settings rs;
+  rs.scenario = &sc;
+  rs.population = &index;
+  rs.targets = endpoints;
+  rs.tls = tls;
+  rs.history = writer->get();
+  rs.anchor = anchor;
+  rs.run_number = run_number;
+  rs.stop = &stop_requested;
+  rs.profile = profile ? &*profile : nullptr;
+  rs.exec_dir =
+      sc.source_path.empty() ? fs::current_path() : fs::absolute(sc.source_path).parent_path();
+  rs.on_progress = [&](const kofu::driver::progress& p) {
+    if (args.quiet) return;
+    const auto& t = p.total;
+    const std::string line = fmt::format(
+        "[{:6.1f}/{:.0f} s] {:<10} {:>7.0f}{:<6} req/s  in flight {:4}  p50 {}  p99 {}  ok {}  "
+        "retry {}  refused {}  err {}  timeout {}  updates {}/{}",
+        p.elapsed_s, p.total_s, p.phase.empty() ? "-" : p.phase, p.rate,
+        p.target_rate > 0 ? fmt::format("/{:.0f}", p.target_rate) : std::string(), p.in_flight,
+        format_ms(p.p50_us), format_ms(p.p99_us), t.ok, t.retry, t.refused,
+        t.errors + t.server_error, t.timeouts, t.updates_ok, t.updates_sent);
+    if (tty) {
+      fmt::print(stderr, "\r\033[K{}", line);
+      std::fflush(stderr);
+    } else if (std::chrono::steady_clock::now() - last_plain >= std::chrono::seconds(5)) {
+      fmt::print(stderr, "{}\n", line);
+      last_plain = std::chrono::steady_clock::now();
+    }
+  };
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  struct sigaction previous {};
+  ::sigaction(SIGINT, &action, &previous);
+  const auto result = kofu::driver::run(rs);
+  ::sigaction(SIGINT, &previous, nullptr);
+  if (tty && !args.quiet) fmt::print(stderr, "\n");
+
+  // 7. Footer, close, stop the server.
+  {
+    kofu::history::line_buffer footer((*writer).get());
+    footer.append(json{{"type", "footer"},
+                       {"t", std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now() - anchor)
+                                 .count()},
+                       {"reason", result.end_reason},
+                       {"stats", stats_json(result)}});
+  }
+  auto closed = (*writer)->close();
+  if (server) {
+    const int status = server->stop();
+    if (status != 0 && !args.quiet) {
+      fmt::print(stderr, "kofu run: kofu-mock exited with status {} (see {})\n", status,
+                 (dir / "kofu-mock.log").string());
+    }
+  }
+  {
+    std::ofstream summary(dir / "run.json", std::ios::trunc);
+    summary << stats_json(result).dump(2) << '\n';
+  }
+  if (!closed) {
+    std::fprintf(stderr, "kofu run: %s\n", closed.error().message.c_str());
+    return 2;
+  }
+
+  const auto& s = result.issue;
+  fmt::print(
+      "run {}: {} requests in {:.1f} s ({:.0f}/s), {} certificates, {} retries (409), "
+      "{} refused, {} errors, {} timeouts; latency p50 {} p99 {} p99.9 {}; "
+      "{} updates ({} failed, {} unknown)\n",
+      result.end_reason, s.sent, result.elapsed_s,
+      result.elapsed_s > 0 ? static_cast<double>(s.sent) / result.elapsed_s : 0.0, s.ok, s.retry,
+      s.refused, s.errors + s.server_error, s.timeouts,
+      format_ms(s.latency.value_at_percentile(50)), format_ms(s.latency.value_at_percentile(99)),
+      format_ms(s.latency.value_at_percentile(99.9)), s.updates_sent, s.updates_failed,
+      s.updates_unknown);
+  fmt::print("history: {}\n", history_path.string());
+
+  // 8. Verification (issue 5) when it is linked in; otherwise the driver's own thresholds.
+  if (auto& hook = kofu::app::after_run_hook()) return hook(dir);
+  int code = 0;
+  const double error_rate = s.sent == 0
+                                ? 0.0
+                                : static_cast<double>(s.errors + s.server_error + s.timeouts) /
+                                      static_cast<double>(s.sent);
+  if (error_rate > sc.limits.max_error_rate) {
+    fmt::print("threshold max_error_rate {} failed: {:.4f}\n", sc.limits.max_error_rate,
+               error_rate);
+    code = 1;
+  }
+  if (sc.limits.max_p99_ms &&
+      static_cast<double>(s.latency.value_at_percentile(99)) / 1000.0 > *sc.limits.max_p99_ms) {
+    fmt::print("threshold max_p99_ms {} failed\n", *sc.limits.max_p99_ms);
+    code = 1;
+  }
+  fmt::print("output: {} (verify with: kofu verify {})\n", dir.string(), dir.string());
+  return code;
+}
+
+const kofu::app::command_registration registration(20, [](CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<run_args>();
+  auto* cmd = app.add_subcommand(
+      "run",
+      "Drive a scenario against the embedded reference server or a vendor's server and "
+      "record the history");
+  cmd->add_option("scenario", args->scenario, "Scenario file (JSON, scenarios/schema.json)")
+      ->required();
+  cmd->add_option("--out", args->out, "Output folder (default kofu-out/NAME-TIMESTAMP)");
+  cmd->add_option("--target", args->targets,
+                  "Base URL of a server to drive instead of the embedded one (repeatable: "
+                  "round-robin)");
+  cmd->add_option("--defect", args->defects,
+                  "Defect of the embedded kofu-mock (repeatable; replaces the scenario's)");
+  cmd->add_option("--duration", args->duration,
+                  "Run this many seconds instead (phases cut or "
+                  "the last one lengthened)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--quiet", args->quiet, "No progress lines");
+  cmd->callback([args, cmd, &exit_code] {
+    args->defects_given = cmd->count("--defect") > 0;
+    exit_code = run(*args);
+  });
+});
+
+}  // namespace

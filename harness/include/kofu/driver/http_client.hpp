@@ -1,0 +1,94 @@
+#pragma once
+// The harness's HTTP/1.1 client: one keep-alive connection, plain or TLS (optionally mutual),
+// driven by C++20 coroutines on one io_context. Not thread-safe: a connection belongs to the
+// worker whose io_context runs it.
+//
+// The rule that matters (DESIGN §7): on ANY timeout, cancellation, I/O or protocol error the
+// connection is closed and never used again; the next request opens a new one. A late answer to
+// one request can then never be read as the answer to the next — the harness itself must not
+// cross-wire requests (the redis-py failure behind ChatGPT's 2023 leak). Errors are values
+// (asio::as_tuple), never exceptions.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "kofu/common/error.hpp"
+#include "kofu/scenario/scenario.hpp"
+
+namespace kofu::driver {
+
+struct endpoint {
+  bool tls = false;
+  std::string host;  // as in the URL (name or address)
+  std::string port;  // numeric text
+  std::string base;  // "http://host:port" as given, without the trailing slash
+};
+
+// Parses "http://HOST:PORT" or "https://HOST[:PORT]" (a trailing '/' is allowed).
+result<endpoint> parse_endpoint(std::string_view url);
+
+// A TLS client context from the scenario's settings (CA file or system store, client certificate
+// for mutual TLS, verification on unless switched off). Errors name the file.
+result<std::shared_ptr<boost::asio::ssl::context>> make_tls_context(
+    const scenario::tls_settings& tls);
+
+// Monotonic nanoseconds since the run's clock anchor.
+using clock_type = std::chrono::steady_clock;
+
+struct exchange_result {
+  enum class kind { answered, timeout, error };
+  kind outcome = kind::error;
+  unsigned status = 0;               // when answered
+  std::string body;                  // when answered
+  std::string content_type;          // when answered
+  std::string error;                 // when not answered: "connect: …", "write: …", "read: …"
+  bool sent = false;                 // the first byte was written (the server may have seen it)
+  clock_type::time_point sent_at{};  // before the first byte was written
+  clock_type::time_point received_at{};  // after the last byte was read (or the failure)
+};
+
+class connection {
+ public:
+  // `tls_context` must outlive the connection; required when the endpoint is https.
+  connection(boost::asio::any_io_executor executor, endpoint target,
+             boost::asio::ssl::context* tls_context, std::string server_name);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  // Sends `request` (Host and Content-Length are set here) and reads the answer, all within
+  // `timeout`. Opens the connection first when there is none. `on_send` is called with the
+  // connection's serial right before the first byte is written (to record the invoke).
+  boost::asio::awaitable<exchange_result> exchange(
+      boost::beast::http::request<boost::beast::http::string_body>& request,
+      std::chrono::milliseconds timeout,
+      const std::function<void(clock_type::time_point sent_at, std::uint64_t serial)>& on_send =
+          {});
+
+  // Serial of the current (or next) TCP connection; bumps each time one is opened.
+  std::uint64_t serial() const { return serial_; }
+  // TCP connections opened so far.
+  std::uint64_t connects() const { return connects_; }
+  bool is_open() const;
+  // Closes the connection now (the next exchange reconnects).
+  void close();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::uint64_t serial_ = 0;
+  std::uint64_t connects_ = 0;
+};
+
+}  // namespace kofu::driver

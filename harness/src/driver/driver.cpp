@@ -1,0 +1,920 @@
+#include "kofu/driver/driver.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+
+#include "kofu/driver/arrival_schedule.hpp"
+#include "kofu/driver/json_check.hpp"
+#include "kofu/driver/request_generator.hpp"
+#include "kofu/driver/update_generator.hpp"
+
+extern char** environ;
+
+namespace kofu::driver {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr auto as_values = asio::as_tuple(asio::use_awaitable);
+
+std::int64_t ns_since(clock_type::time_point anchor, clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t - anchor).count();
+}
+
+std::uint64_t micros(clock_type::duration d) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  return us < 0 ? 0 : static_cast<std::uint64_t>(us);
+}
+
+// Splits `total` over `parts` with the remainder spread over the first ones (as h2load does).
+unsigned share_of(unsigned total, unsigned parts, unsigned index) {
+  return total / parts + (index < total % parts ? 1u : 0u);
+}
+
+// A counter a coroutine can wait on until it reaches zero (all spawned tasks of a phase done).
+// Single-threaded: used only inside one io_context.
+class task_latch {
+ public:
+  explicit task_latch(asio::io_context& io) : timer_(io, clock_type::time_point::max()) {}
+  void add() { ++remaining_; }
+  void done() {
+    if (--remaining_ == 0) timer_.cancel();
+  }
+  asio::awaitable<void> wait() {
+    while (remaining_ > 0) co_await timer_.async_wait(as_values);
+  }
+
+ private:
+  asio::steady_timer timer_;
+  int remaining_ = 0;
+};
+
+// Appends the answer's body to a history line: spliced as is when it is one line of valid JSON
+// (the common case: no re-serialisation on the hot path), otherwise re-serialised, or kept as
+// "body_text" when it is not JSON at all.
+void append_body(std::string& line, const std::string& body, const std::string& content_type) {
+  const bool one_line = body.find_first_of("\r\n") == std::string::npos;
+  if (one_line && !body.empty() && body.front() == '{' && is_valid_json(body)) {
+    line += ",\"body\":";
+    line += body;
+    return;
+  }
+  auto parsed = json::parse(body, nullptr, false);
+  if (!parsed.is_discarded()) {
+    line += ",\"body\":";
+    line += history::to_line(parsed);
+    return;
+  }
+  line += ",\"body_text\":";
+  line += history::to_line(json(body));
+  if (!content_type.empty()) {
+    line += ",\"content_type\":";
+    line += history::to_line(json(content_type));
+  }
+}
+
+std::string outcome_of_issue(const exchange_result& r) {
+  switch (r.outcome) {
+    case exchange_result::kind::timeout:
+      return "timeout";
+    case exchange_result::kind::error:
+      return "error";
+    case exchange_result::kind::answered:
+      break;
+  }
+  if (r.status == 200) return "ok";
+  if (r.status == 409) return "retry";
+  if (r.status >= 400 && r.status < 500) return "refused";
+  return "error";
+}
+
+// Waits until `when`, in slices of at most 100 ms so that a stop request is noticed promptly.
+asio::awaitable<void> sleep_until(asio::steady_timer& timer, clock_type::time_point when,
+                                  const std::atomic<bool>* stop) {
+  constexpr auto slice = std::chrono::milliseconds(100);
+  for (;;) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) co_return;
+    const auto now = clock_type::now();
+    if (now >= when) co_return;
+    timer.expires_at(std::min(when, now + slice));
+    co_await timer.async_wait(as_values);
+  }
+}
+
+}  // namespace
+
+std::string application_number(std::uint32_t run_number, std::uint64_t id) {
+  return fmt::format("KOFU-{:06}-{:010}", run_number % 1000000, id);
+}
+
+// ---- One worker: a thread, an io_context, its connections -------------------------------------
+
+class worker {
+ public:
+  worker(const run_settings& s, unsigned index, unsigned id_stride, unsigned slots)
+      : settings_(s),
+        index_(index),
+        id_stride_(id_stride),
+        lines_(s.history),
+        generator_(*s.scenario, *s.population, index) {
+    for (unsigned slot = 0; slot < slots; ++slot) {
+      const auto& target = s.targets[(index + slot * id_stride) % s.targets.size()];
+      conns_.push_back(std::make_unique<connection>(io_.get_executor(), target, s.tls.get(),
+                                                    s.scenario->target.tls.server_name));
+      wake_.push_back(std::make_unique<asio::steady_timer>(io_));
+    }
+  }
+
+  void start(clock_type::time_point run_start, unsigned workers) {
+    asio::co_spawn(io_, run_phases(run_start, workers), asio::detached);
+    asio::co_spawn(io_, hand_off_loop(), asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Statistics published since the last call (the worker publishes once a second and at its end).
+  worker_stats take_published() {
+    std::lock_guard lock(published_mutex_);
+    worker_stats out = std::move(published_);
+    published_ = worker_stats{};
+    return out;
+  }
+  std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+
+ private:
+  struct pending_issue {
+    issue_request request;
+    clock_type::time_point intended;
+  };
+
+  std::uint64_t next_id() { return (id_counter_++) * id_stride_ + index_; }
+
+  void publish() {
+    std::lock_guard lock(published_mutex_);
+    published_.merge(interval_);
+    interval_ = worker_stats{};
+  }
+
+  asio::awaitable<void> hand_off_loop() {
+    asio::steady_timer timer(io_);
+    const auto every = std::chrono::milliseconds(
+        std::max<std::uint32_t>(settings_.scenario->history.flush_ms / 2, 5));
+    auto last_publish = clock_type::now();
+    while (!phases_done_) {
+      timer.expires_after(every);
+      co_await timer.async_wait(as_values);
+      lines_.hand_off();
+      if (clock_type::now() - last_publish >= std::chrono::milliseconds(500)) {
+        publish();
+        last_publish = clock_type::now();
+      }
+    }
+  }
+
+  asio::awaitable<void> run_phases(clock_type::time_point run_start, unsigned workers) {
+    const auto& sc = *settings_.scenario;
+    auto phase_start = run_start;
+    for (const auto& ph : sc.phases) {
+      if (stopped()) break;
+      asio::steady_timer timer(io_);
+      co_await sleep_until(timer, phase_start, settings_.stop);
+      warmup_ = ph.warmup;
+      const auto duration = std::chrono::duration_cast<clock_type::duration>(
+          std::chrono::duration<double>(ph.duration_s));
+      if (ph.model == scenario::load_model::open) {
+        const unsigned conns = share_of(sc.load.connections, workers, index_);
+        if (conns > 0) {
+          co_await run_open(ph, phase_start, 1.0 / workers, static_cast<double>(index_) / workers,
+                            conns);
+        }
+      } else {
+        const unsigned users = share_of(ph.users, workers, index_);
+        co_await run_closed(ph, phase_start + duration, users);
+      }
+      phase_start += duration;
+    }
+    phases_done_ = true;
+    for (const auto& c : conns_) interval_.connects += c->connects();
+    lines_.hand_off();
+    publish();
+    finished_.store(true, std::memory_order_release);
+  }
+
+  bool stopped() const {
+    return settings_.stop != nullptr && settings_.stop->load(std::memory_order_relaxed);
+  }
+
+  // Open model: arrivals at their intended times whatever the answers; a request waits in the
+  // backlog when every connection is busy, and its latency still counts from the intended time.
+  asio::awaitable<void> run_open(const scenario::phase& ph, clock_type::time_point start,
+                                 double share, double offset, unsigned conns) {
+    arrival_schedule schedule(ph, share, offset);
+    open_phase_done_ = false;
+    task_latch latch(io_);
+    for (unsigned slot = 0; slot < conns; ++slot) {
+      latch.add();
+      asio::co_spawn(io_, connection_loop(slot), [&latch](std::exception_ptr) { latch.done(); });
+    }
+    asio::steady_timer timer(io_);
+    std::vector<issue_request> group;
+    const auto max_backlog = settings_.scenario->load.max_backlog;
+    while (auto t = schedule.next()) {
+      if (stopped()) break;
+      const auto intended = start + std::chrono::nanoseconds(*t);
+      co_await sleep_until(timer, intended, settings_.stop);
+      if (stopped()) break;
+      generator_.next_arrival(group);
+      for (const auto& r : group) {
+        ++interval_.scheduled;
+        if (backlog_.size() >= max_backlog) {
+          ++interval_.dropped;
+          continue;
+        }
+        backlog_.push_back({r, intended});
+      }
+      interval_.max_backlog = std::max<std::uint64_t>(interval_.max_backlog, backlog_.size());
+      // A group takes the places of the arrivals it stands for, so the rate stays as asked.
+      for (std::size_t k = 1; k < group.size(); ++k) {
+        if (!schedule.next()) break;
+      }
+      for (std::size_t k = 0; k < group.size() && !idle_.empty(); ++k) {
+        const auto slot = idle_.back();
+        idle_.pop_back();
+        wake_[slot]->cancel();
+      }
+    }
+    open_phase_done_ = true;
+    while (!idle_.empty()) {
+      wake_[idle_.back()]->cancel();
+      idle_.pop_back();
+    }
+    co_await latch.wait();
+  }
+
+  asio::awaitable<void> connection_loop(unsigned slot) {
+    for (;;) {
+      while (!backlog_.empty() && !stopped()) {
+        const pending_issue job = backlog_.front();
+        backlog_.pop_front();
+        co_await issue(*conns_[slot], slot, job);
+      }
+      if (open_phase_done_ || stopped()) {
+        if (stopped()) {
+          interval_.dropped += backlog_.size();
+          backlog_.clear();
+        }
+        co_return;
+      }
+      idle_.push_back(slot);
+      wake_[slot]->expires_at(clock_type::time_point::max());
+      co_await wake_[slot]->async_wait(as_values);
+    }
+  }
+
+  // Closed model: each user sends, waits for the answer, thinks, and sends again.
+  asio::awaitable<void> run_closed(const scenario::phase& ph, clock_type::time_point end,
+                                   unsigned users) {
+    task_latch latch(io_);
+    for (unsigned u = 0; u < users && u < conns_.size(); ++u) {
+      latch.add();
+      asio::co_spawn(io_, user_loop(u, end, ph.think_time_ms),
+                     [&latch](std::exception_ptr) { latch.done(); });
+    }
+    co_await latch.wait();
+  }
+
+  asio::awaitable<void> user_loop(unsigned slot, clock_type::time_point end, double think_ms) {
+    asio::steady_timer timer(io_);
+    while (clock_type::now() < end && !stopped()) {
+      ++interval_.scheduled;
+      co_await issue(*conns_[slot], slot, {generator_.next_single(), clock_type::now()});
+      if (think_ms > 0) {
+        timer.expires_after(std::chrono::duration_cast<clock_type::duration>(
+            std::chrono::duration<double, std::milli>(think_ms)));
+        co_await timer.async_wait(as_values);
+      }
+    }
+  }
+
+  asio::awaitable<void> issue(connection& conn, unsigned slot, pending_issue job) {
+    const auto& sc = *settings_.scenario;
+    const auto& r = settings_.population->at(job.request.resident);
+    const std::uint64_t id = next_id();
+    const std::string app_no = application_number(settings_.run_number, id);
+    const auto type = scenario::to_string(job.request.type);
+    const auto ch = scenario::to_string(job.request.channel);
+    const auto& o = job.request.options;
+    const std::string options = fmt::format(
+        R"({{"scope":"{}","honseki":{},"zokugara":{},"mynumber":{}}})",
+        o.household_scope ? "household" : "individual", o.honseki, o.zokugara, o.mynumber);
+    http::request<http::string_body> req;
+    if (settings_.profile != nullptr) {
+      req = settings_.profile->issue_request({app_no, std::string(ch), std::string(type),
+                                              r.card_serial, r.resident_id, o.household_scope,
+                                              o.honseki, o.zokugara, o.mynumber});
+    } else {
+      req = http::request<http::string_body>{http::verb::post, "/v1/issue", 11};
+      req.set(http::field::content_type, "application/json");
+      req.set(http::field::accept, "application/json");
+      req.body() = fmt::format(
+          R"({{"application_number":"{}","channel":"{}","certificate_type":"{}","subject":{{"card_serial":"{}"}},"options":{}}})",
+          app_no, ch, type, r.card_serial, options);
+    }
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    auto result = co_await conn.exchange(
+        req, std::chrono::milliseconds(sc.load.timeout_ms),
+        [&](clock_type::time_point sent_at, std::uint64_t serial) {
+          // The TCP connection's number, unique in the run: worker, slot, and reconnect serial.
+          const std::uint64_t conn_id =
+              (std::uint64_t{index_} << 40) | (std::uint64_t{slot} << 24) | (serial & 0xFFFFFF);
+          lines_.append_raw(fmt::format(
+              R"({{"type":"invoke","op":"issue","id":{},"t":{},"intended":{},"worker":{},"conn":{},"application_number":"{}","resident_id":"{}","card_serial":"{}","certificate_type":"{}","channel":"{}","options":{}}})",
+              id, ns_since(settings_.anchor, sent_at), ns_since(settings_.anchor, job.intended),
+              index_, conn_id, app_no, r.resident_id, r.card_serial, type, ch, options));
+        });
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    std::string outcome = outcome_of_issue(result);
+    std::string line = fmt::format(R"({{"type":"complete","op":"issue","id":{},"t":{})", id,
+                                   ns_since(settings_.anchor, result.received_at));
+    if (result.outcome == exchange_result::kind::answered) {
+      line += fmt::format(R"(,"status":{})", result.status);
+    }
+    if (result.outcome == exchange_result::kind::answered && settings_.profile != nullptr) {
+      // A vendor's answer, mapped back to the reference shape the verifier reads.
+      auto mapped = settings_.profile->map_issue_answer(result.status, result.body);
+      outcome = mapped.error.empty() ? mapped.outcome : "error";
+      line += fmt::format(R"(,"outcome":"{}")", outcome);
+      if (!mapped.error.empty()) {
+        line += ",\"error\":" + history::to_line(json(mapped.error));
+        line += ",\"body_text\":" + history::to_line(json(result.body));
+      } else if (sc.history.keep_body || outcome != "ok") {
+        line += ",\"body\":" + history::to_line(mapped.body);
+      }
+    } else {
+      line += fmt::format(R"(,"outcome":"{}")", outcome);
+      if (result.outcome == exchange_result::kind::answered) {
+        if (sc.history.keep_body || result.status != 200) {
+          append_body(line, result.body, result.content_type);
+        }
+      } else {
+        line += ",\"error\":";
+        line += history::to_line(json(result.error));
+      }
+    }
+    line += '}';
+    lines_.append_raw(line);
+
+    auto& st = interval_;
+    ++st.sent;
+    if (outcome == "ok")
+      ++st.ok;
+    else if (outcome == "retry")
+      ++st.retry;
+    else if (outcome == "refused")
+      ++st.refused;
+    else if (outcome == "timeout")
+      ++st.timeouts;
+    else if (result.outcome == exchange_result::kind::answered)
+      ++st.server_error;
+    else
+      ++st.errors;
+    if (result.sent_at - job.intended > std::chrono::milliseconds(1)) ++st.late;
+    if (!warmup_) {
+      st.latency.record(micros(result.received_at - job.intended));
+      st.service_time.record(micros(result.received_at - result.sent_at));
+    }
+  }
+
+  const run_settings& settings_;
+  const unsigned index_;
+  const unsigned id_stride_;
+  asio::io_context io_{1};
+  std::vector<std::unique_ptr<connection>> conns_;
+  std::vector<std::unique_ptr<asio::steady_timer>> wake_;
+  history::line_buffer lines_;
+  request_generator generator_;
+  std::uint64_t id_counter_ = 0;
+  std::deque<pending_issue> backlog_;
+  std::vector<unsigned> idle_;
+  bool open_phase_done_ = false;
+  bool phases_done_ = false;
+  bool warmup_ = false;
+  worker_stats interval_;  // worker thread only
+
+  std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<bool> finished_{false};
+  std::mutex published_mutex_;
+  worker_stats published_;  // guarded by published_mutex_
+  std::thread thread_;
+};
+
+// ---- The updater: update stream and timed events, on one thread -------------------------------
+
+class updater {
+ public:
+  updater(const run_settings& s, unsigned index, unsigned id_stride)
+      : settings_(s),
+        index_(index),
+        id_stride_(id_stride),
+        lines_(s.history),
+        generator_(*s.scenario, *s.population) {
+    const unsigned slots = s.scenario->updates.concurrency;
+    for (unsigned slot = 0; slot < slots; ++slot) {
+      conns_.push_back(make_connection(slot));
+      free_.push_back(slot);
+    }
+  }
+
+  void start(clock_type::time_point run_start) {
+    run_start_ = run_start;
+    asio::co_spawn(io_, run_all(), asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  worker_stats take_published() {
+    std::lock_guard lock(published_mutex_);
+    worker_stats out = std::move(published_);
+    published_ = worker_stats{};
+    return out;
+  }
+  std::uint64_t retired() const { return retired_.load(); }
+  std::uint64_t skipped() const { return skipped_.load(); }
+
+ private:
+  std::unique_ptr<connection> make_connection(unsigned n) {
+    const auto& target = settings_.targets[n % settings_.targets.size()];
+    return std::make_unique<connection>(io_.get_executor(), target, settings_.tls.get(),
+                                        settings_.scenario->target.tls.server_name);
+  }
+  std::uint64_t next_id() { return (id_counter_++) * id_stride_ + index_; }
+  bool stopped() const {
+    return settings_.stop != nullptr && settings_.stop->load(std::memory_order_relaxed);
+  }
+  std::int64_t now_ns() const { return ns_since(settings_.anchor, clock_type::now()); }
+  std::chrono::milliseconds timeout() const {
+    return std::chrono::milliseconds(settings_.scenario->load.timeout_ms);
+  }
+
+  void publish() {
+    std::lock_guard lock(published_mutex_);
+    published_.merge(stats_);
+    stats_ = worker_stats{};
+  }
+
+  void event_line(std::string_view name, std::string_view phase, std::int64_t t,
+                  const json& detail) {
+    lines_.append(
+        json{{"type", "event"}, {"name", name}, {"phase", phase}, {"t", t}, {"detail", detail}});
+  }
+
+  asio::awaitable<void> run_all() {
+    const auto& sc = *settings_.scenario;
+    const auto total = std::chrono::duration_cast<clock_type::duration>(
+        std::chrono::duration<double>(sc.total_duration_s()));
+    end_ = run_start_ + total;
+    task_latch latch(io_);
+    auto spawn = [&](asio::awaitable<void> task) {
+      latch.add();
+      ++running_;
+      asio::co_spawn(io_, std::move(task), [this, &latch](std::exception_ptr) {
+        --running_;
+        latch.done();
+      });
+    };
+    if (sc.updates.rate > 0) spawn(update_stream());
+    for (const auto& e : sc.events) spawn(timed_event(e));
+    // The update stream and the events end by themselves (at the run's end or on stop); the
+    // hand-off loop is told to stop once they have.
+    latch.add();
+    asio::co_spawn(io_, hand_off_loop(), [&latch](std::exception_ptr) { latch.done(); });
+    asio::steady_timer poll(io_);
+    while (running_ > 0) {
+      poll.expires_after(std::chrono::milliseconds(20));
+      co_await poll.async_wait(as_values);
+    }
+    done_ = true;
+    co_await latch.wait();
+    lines_.hand_off();
+    retired_.store(generator_.retired());
+    for (const auto& c : conns_) stats_.connects += c->connects();
+    publish();
+  }
+
+  asio::awaitable<void> hand_off_loop() {
+    asio::steady_timer timer(io_);
+    const auto every = std::chrono::milliseconds(
+        std::max<std::uint32_t>(settings_.scenario->history.flush_ms / 2, 5));
+    while (!done_) {
+      timer.expires_after(every);
+      co_await timer.async_wait(as_values);
+      lines_.hand_off();
+      publish();
+    }
+  }
+
+  // Single updates at updates.rate over the whole run, at most `concurrency` in flight.
+  asio::awaitable<void> update_stream() {
+    const auto& sc = *settings_.scenario;
+    scenario::phase whole;
+    whole.duration_s = sc.total_duration_s();
+    whole.rate = sc.updates.rate;
+    arrival_schedule schedule(whole, 1.0, 0.5);
+    asio::steady_timer timer(io_);
+    task_latch inner(io_);
+    while (auto t = schedule.next()) {
+      if (stopped()) break;
+      co_await sleep_until(timer, run_start_ + std::chrono::nanoseconds(*t), settings_.stop);
+      if (stopped()) break;
+      if (free_.empty()) {
+        ++skipped_;
+        continue;
+      }
+      auto c = generator_.next();
+      if (!c) {
+        ++skipped_;
+        continue;
+      }
+      const unsigned slot = free_.back();
+      free_.pop_back();
+      inner.add();
+      asio::co_spawn(io_, send_update(slot, std::move(*c)),
+                     [this, slot, &inner](std::exception_ptr) {
+                       free_.push_back(slot);
+                       inner.done();
+                     });
+    }
+    co_await inner.wait();
+  }
+
+  static json change_json(const population_index& pop, const change& c, bool with_version) {
+    json j{{"resident_id", pop.at(c.resident).resident_id},
+           {"change_id", c.change_id},
+           {"kind", scenario::to_string(c.kind)},
+           {"fields", c.fields}};
+    if (with_version) j["version"] = c.version;
+    return j;
+  }
+
+  asio::awaitable<void> send_update(unsigned slot, change c) {
+    const auto& pop = *settings_.population;
+    const std::uint64_t id = next_id();
+    http::request<http::string_body> req{
+        http::verb::post, fmt::format("/v1/residents/{}/changes", pop.at(c.resident).resident_id),
+        11};
+    req.set(http::field::content_type, "application/json");
+    req.body() = history::to_line(json{
+        {"change_id", c.change_id}, {"kind", scenario::to_string(c.kind)}, {"fields", c.fields}});
+    ++stats_.updates_sent;
+    auto r = co_await conns_[slot]->exchange(req, timeout(),
+                                             [&](clock_type::time_point sent, std::uint64_t) {
+                                               json invoke{{"type", "invoke"},
+                                                           {"op", "update"},
+                                                           {"id", id},
+                                                           {"t", ns_since(settings_.anchor, sent)}};
+                                               invoke.update(change_json(pop, c, true));
+                                               lines_.append(invoke);
+                                             });
+    json complete{{"type", "complete"},
+                  {"op", "update"},
+                  {"id", id},
+                  {"t", ns_since(settings_.anchor, r.received_at)}};
+    change_outcome outcome = change_outcome::unknown;
+    std::optional<std::uint32_t> version;
+    if (r.outcome == exchange_result::kind::answered) {
+      complete["status"] = r.status;
+      auto body = json::parse(r.body, nullptr, false);
+      if (r.status == 200) {
+        outcome = change_outcome::ok;
+        if (body.is_object() && body.contains("version") && body["version"].is_number_unsigned()) {
+          version = body["version"].get<std::uint32_t>();
+        }
+        complete["version"] = version.value_or(c.version);
+      } else if (r.status >= 400 && r.status < 500) {
+        outcome = change_outcome::failed;  // the server said no: nothing changed
+      }
+      if (r.status != 200) complete["body"] = body.is_discarded() ? json(r.body) : body;
+    } else {
+      complete["error"] = r.error;
+      // Never written: the server cannot have seen it, so the version is simply aborted.
+      if (!r.sent) outcome = change_outcome::failed;
+    }
+    complete["outcome"] = outcome == change_outcome::ok       ? "ok"
+                          : outcome == change_outcome::failed ? "failed"
+                                                              : "unknown";
+    lines_.append(complete);
+    if (outcome == change_outcome::ok)
+      ++stats_.updates_ok;
+    else if (outcome == change_outcome::failed)
+      ++stats_.updates_failed;
+    else
+      ++stats_.updates_unknown;
+    generator_.finish(c, outcome, version);
+  }
+
+  asio::awaitable<void> timed_event(const scenario::event& e) {
+    asio::steady_timer timer(io_);
+    auto at = run_start_ + std::chrono::duration_cast<clock_type::duration>(
+                               std::chrono::duration<double>(e.at_s));
+    unsigned n = 0;
+    while (at < end_ && !stopped()) {
+      co_await sleep_until(timer, at, settings_.stop);
+      if (stopped()) break;
+      switch (e.kind) {
+        case scenario::event_kind::maintenance:
+          co_await maintenance(e);
+          break;
+        case scenario::event_kind::reflection_batch:
+          co_await reflection_batch(e);
+          break;
+        case scenario::event_kind::exec:
+          co_await exec(e);
+          break;
+      }
+      if (!e.every_s) break;
+      ++n;
+      at = run_start_ + std::chrono::duration_cast<clock_type::duration>(
+                            std::chrono::duration<double>(e.at_s + n * *e.every_s));
+    }
+  }
+
+  asio::awaitable<void> maintenance(const scenario::event& e) {
+    auto conn = make_connection(event_counter_++);
+    http::request<http::string_body> req{http::verb::post, "/v1/admin/maintenance", 11};
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::authorization, "Bearer " + settings_.scenario->target.admin_token);
+    req.body() = fmt::format(R"({{"duration_ms":{}}})", e.duration_ms);
+    std::int64_t sent_ns = 0;
+    auto r =
+        co_await conn->exchange(req, timeout(), [&](clock_type::time_point sent, std::uint64_t) {
+          sent_ns = ns_since(settings_.anchor, sent);
+        });
+    json detail{{"duration_ms", e.duration_ms}};
+    if (r.outcome == exchange_result::kind::answered) {
+      detail["status"] = r.status;
+      if (r.status >= 300) detail["body"] = r.body;
+    } else {
+      detail["error"] = r.error;
+    }
+    event_line("maintenance", "start", sent_ns, detail);
+    // The end marker at the window's planned end (the server's clock decides the real one).
+    asio::steady_timer until(io_, clock_type::now() + std::chrono::milliseconds(e.duration_ms));
+    co_await until.async_wait(as_values);
+    event_line("maintenance", "end", now_ns(), json{{"duration_ms", e.duration_ms}});
+  }
+
+  asio::awaitable<void> reflection_batch(const scenario::event& e) {
+    const auto& pop = *settings_.population;
+    auto changes = generator_.next_batch(e.size);
+    if (changes.empty()) {
+      event_line("reflection_batch", "skipped", now_ns(), json{{"reason", "no free resident"}});
+      co_return;
+    }
+    const std::uint64_t id = next_id();
+    const std::string batch_id = fmt::format("B-{}", id);
+    json body{{"batch_id", batch_id}, {"changes", json::array()}};
+    json logged = json::array();
+    for (const auto& c : changes) {
+      body["changes"].push_back(change_json(pop, c, false));
+      logged.push_back(change_json(pop, c, true));
+    }
+    auto conn = make_connection(event_counter_++);
+    http::request<http::string_body> req{http::verb::post, "/v1/reflection/batch", 11};
+    req.set(http::field::content_type, "application/json");
+    req.body() = history::to_line(body);
+    stats_.updates_sent += changes.size();
+    event_line("reflection_batch", "start", now_ns(),
+               json{{"batch_id", batch_id}, {"size", changes.size()}});
+    auto r =
+        co_await conn->exchange(req, timeout(), [&](clock_type::time_point sent, std::uint64_t) {
+          lines_.append(json{{"type", "invoke"},
+                             {"op", "batch"},
+                             {"id", id},
+                             {"t", ns_since(settings_.anchor, sent)},
+                             {"batch_id", batch_id},
+                             {"changes", logged}});
+        });
+    json complete{{"type", "complete"},
+                  {"op", "batch"},
+                  {"id", id},
+                  {"t", ns_since(settings_.anchor, r.received_at)}};
+    change_outcome outcome = change_outcome::unknown;
+    std::vector<std::optional<std::uint32_t>> versions(changes.size());
+    if (r.outcome == exchange_result::kind::answered) {
+      complete["status"] = r.status;
+      auto answer = json::parse(r.body, nullptr, false);
+      if (r.status == 200) {
+        outcome = change_outcome::ok;
+        if (answer.is_object() && answer.contains("versions") && answer["versions"].is_array()) {
+          const auto& v = answer["versions"];
+          for (std::size_t i = 0; i < v.size() && i < versions.size(); ++i) {
+            if (v[i].is_object() && v[i].contains("version") &&
+                v[i]["version"].is_number_unsigned()) {
+              versions[i] = v[i]["version"].get<std::uint32_t>();
+            }
+          }
+          complete["versions"] = v;
+        }
+      } else if (r.status >= 400 && r.status < 500) {
+        outcome = change_outcome::failed;
+        complete["body"] = answer.is_discarded() ? json(r.body) : answer;
+      }
+    } else {
+      complete["error"] = r.error;
+      if (!r.sent) outcome = change_outcome::failed;
+    }
+    complete["outcome"] = outcome == change_outcome::ok       ? "ok"
+                          : outcome == change_outcome::failed ? "failed"
+                                                              : "unknown";
+    lines_.append(complete);
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+      generator_.finish(changes[i], outcome, versions[i]);
+      if (outcome == change_outcome::ok)
+        ++stats_.updates_ok;
+      else if (outcome == change_outcome::failed)
+        ++stats_.updates_failed;
+      else
+        ++stats_.updates_unknown;
+    }
+    event_line("reflection_batch", "end", now_ns(),
+               json{{"batch_id", batch_id}, {"outcome", complete["outcome"]}});
+  }
+
+  // Runs the user's command (no shell) in its own thread so the updater keeps going; kills it by
+  // its PID after timeout_s.
+  asio::awaitable<void> exec(const scenario::event& e) {
+    event_line("exec", "start", now_ns(), json{{"command", e.command}});
+    asio::steady_timer finished(io_, clock_type::time_point::max());
+    json detail{{"command", e.command}};
+    std::thread runner([&] {
+      std::vector<char*> argv;
+      for (const auto& a : e.command) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      posix_spawn_file_actions_t actions;
+      posix_spawn_file_actions_init(&actions);
+      if (!settings_.exec_dir.empty()) {
+        posix_spawn_file_actions_addchdir_np(&actions, settings_.exec_dir.c_str());
+      }
+      pid_t pid = -1;
+      const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+      posix_spawn_file_actions_destroy(&actions);
+      json result;
+      if (rc != 0) {
+        result["error"] = std::string("cannot start: ") + std::strerror(rc);
+      } else {
+        const auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
+                                                      std::chrono::duration<double>(e.timeout_s));
+        int status = 0;
+        bool timed_out = false;
+        for (;;) {
+          const pid_t w = ::waitpid(pid, &status, WNOHANG);
+          if (w == pid) break;
+          if (w < 0 && errno != EINTR) break;
+          if (clock_type::now() > deadline && !timed_out) {
+            ::kill(pid, SIGKILL);
+            timed_out = true;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (WIFEXITED(status)) result["exit_code"] = WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) result["signal"] = WTERMSIG(status);
+        result["timed_out"] = timed_out;
+      }
+      asio::post(io_, [&finished, &detail, result] {
+        detail.update(result);
+        finished.cancel();
+      });
+    });
+    co_await finished.async_wait(as_values);
+    runner.join();
+    event_line("exec", "end", now_ns(), detail);
+  }
+
+  const run_settings& settings_;
+  const unsigned index_;
+  const unsigned id_stride_;
+  asio::io_context io_{1};
+  history::line_buffer lines_;
+  update_generator generator_;
+  std::vector<std::unique_ptr<connection>> conns_;
+  std::vector<unsigned> free_;
+  std::uint64_t id_counter_ = 0;
+  unsigned event_counter_ = 0;
+  int running_ = 0;  // update stream and events still running
+  bool done_ = false;
+  clock_type::time_point run_start_{};
+  clock_type::time_point end_{};
+  worker_stats stats_;  // updater thread only
+  std::mutex published_mutex_;
+  worker_stats published_;  // guarded by published_mutex_
+  std::atomic<std::uint64_t> retired_{0};
+  std::atomic<std::uint64_t> skipped_{0};
+  std::thread thread_;
+};
+
+// ---- The coordinator ---------------------------------------------------------------------------
+
+run_result run(const run_settings& s) {
+  const auto& sc = *s.scenario;
+  unsigned workers = sc.load.workers;
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned stride =
+      workers + 1;  // ids: worker w uses w, w + stride, …; the updater `workers`
+  unsigned slots = 0;
+  for (const auto& ph : sc.phases) {
+    const unsigned per_worker = ph.model == scenario::load_model::open
+                                    ? (sc.load.connections + workers - 1) / workers
+                                    : (ph.users + workers - 1) / workers;
+    slots = std::max(slots, per_worker);
+  }
+  std::vector<std::unique_ptr<worker>> pool;
+  for (unsigned w = 0; w < workers; ++w) {
+    pool.push_back(std::make_unique<worker>(s, w, stride, slots));
+  }
+  updater updates(s, workers, stride);
+
+  // Everyone starts at one instant, a little ahead so that every thread is running by then.
+  const auto run_start = clock_type::now() + std::chrono::milliseconds(100);
+  for (auto& w : pool) w->start(run_start, workers);
+  updates.start(run_start);
+
+  run_result result;
+  result.workers = workers;
+  worker_stats total;
+  const double total_s = sc.total_duration_s();
+  auto last = clock_type::now();
+  for (;;) {
+    const bool all_done =
+        std::all_of(pool.begin(), pool.end(), [](const auto& w) { return w->finished(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(all_done ? 0 : 1000));
+    worker_stats interval;
+    for (auto& w : pool) interval.merge(w->take_published());
+    interval.merge(updates.take_published());
+    const auto now = clock_type::now();
+    const double seconds = std::chrono::duration<double>(now - last).count();
+    last = now;
+    total.merge(interval);
+    if (s.on_progress) {
+      progress p;
+      p.elapsed_s = std::chrono::duration<double>(now - run_start).count();
+      p.total_s = total_s;
+      double phase_end = 0;
+      for (const auto& ph : sc.phases) {
+        phase_end += ph.duration_s;
+        if (p.elapsed_s < phase_end) {
+          p.phase = ph.name;
+          if (ph.model == scenario::load_model::open) {
+            arrival_schedule probe(ph, 1.0);
+            p.target_rate = probe.rate_at(
+                static_cast<std::int64_t>((p.elapsed_s - (phase_end - ph.duration_s)) * 1e9));
+          }
+          break;
+        }
+      }
+      p.rate = seconds > 0 ? static_cast<double>(interval.done()) / seconds : 0;
+      for (const auto& w : pool) p.in_flight += w->in_flight();
+      p.p50_us = interval.latency.value_at_percentile(50);
+      p.p99_us = interval.latency.value_at_percentile(99);
+      p.total = total;
+      s.on_progress(p);
+    }
+    if (all_done) break;
+  }
+  for (auto& w : pool) w->join();
+  updates.join();
+  for (auto& w : pool) total.merge(w->take_published());
+  total.merge(updates.take_published());
+  result.issue = std::move(total);
+  result.elapsed_s = std::chrono::duration<double>(clock_type::now() - run_start).count();
+  result.end_reason = s.stop != nullptr && s.stop->load() ? "interrupted" : "completed";
+  result.retired_residents = updates.retired();
+  result.updates_skipped = updates.skipped();
+  return result;
+}
+
+}  // namespace kofu::driver

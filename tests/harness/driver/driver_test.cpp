@@ -1,0 +1,208 @@
+#include "kofu/driver/driver.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "kofu/history/reader.hpp"
+#include "kofu/population/generator.hpp"
+#include "kofu/scenario/loader.hpp"
+#include "test_server.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace kofu::driver;
+
+// A stand-in for the reference protocol (docs/protocol.md), enough for the driver: issues echo
+// the application number; some answers come late (past the client's deadline); updates count
+// versions per resident; batches and maintenance are acknowledged. Runs on the server's thread.
+kofu::test::test_answer fake_reference(const kofu::test::seen_request& r) {
+  static std::map<std::string, int> versions;
+  static int issues = 0;
+  static int updates = 0;
+  const auto body = json::parse(r.body, nullptr, false);
+  if (r.target == "/v1/issue") {
+    const bool late = ++issues % 25 == 0;
+    json answer{{"application_number", body["application_number"]},
+                {"certificate", {{"type", body["certificate_type"]}}},
+                {"digest", "0"}};
+    return {200, answer.dump(), std::chrono::milliseconds(late ? 400 : 0)};
+  }
+  if (r.target.rfind("/v1/residents/", 0) == 0) {
+    const auto id = r.target.substr(14, 11);
+    if (++updates % 10 == 0) return {200, "{}", std::chrono::milliseconds(400)};  // outcome unknown
+    if (updates % 7 == 0) return {400, R"({"error":"bad","detail":"x"})"};        // aborted
+    const int v = (versions.count(id) ? versions[id] : 1) + 1;
+    versions[id] = v;
+    return {200, json{{"resident_id", id}, {"version", v}}.dump()};
+  }
+  if (r.target == "/v1/reflection/batch") {
+    json out{{"batch_id", body["batch_id"]}, {"versions", json::array()}};
+    for (const auto& c : body["changes"]) {
+      const auto id = c["resident_id"].get<std::string>();
+      const int v = (versions.count(id) ? versions[id] : 1) + 1;
+      versions[id] = v;
+      out["versions"].push_back({{"resident_id", id}, {"version", v}});
+    }
+    return {200, out.dump()};
+  }
+  if (r.target == "/v1/admin/maintenance") {
+    if (r.authorization != "Bearer secret") return {401, R"({"error":"unauthorized"})"};
+    return {202, R"({"until_ms":1})"};
+  }
+  return {404, R"({"error":"not_found"})"};
+}
+
+TEST(DriverTest, RecordsEveryRequestUpdateAndEvent) {
+  kofu::test::test_server server(fake_reference);
+  kofu::test::temp_dir dir;
+  auto sc = kofu::scenario::parse_text(R"({
+    "name": "driver-test", "seed": 3,
+    "target": {"kind": "urls", "urls": ["http://127.0.0.1:1"], "admin_token": "secret"},
+    "load": {"workers": 2, "connections": 4, "timeout_ms": 150},
+    "phases": [{"duration_s": 1.5, "rate": 150, "ramp_to": 250},
+               {"duration_s": 1, "model": "closed", "users": 4}],
+    "concentration": {"hot_residents": 5, "hot_share": 0.5, "group_share": 0.2},
+    "updates": {"rate": 60, "concurrency": 3, "hot_share": 0.5},
+    "events": [{"at_s": 0.2, "kind": "maintenance", "duration_ms": 300},
+               {"at_s": 0.4, "kind": "exec", "command": ["true"]},
+               {"at_s": 0.5, "kind": "reflection_batch", "size": 5, "every_s": 1}],
+    "history": {"flush_ms": 50}
+  })",
+                                       "driver-test.json");
+  ASSERT_TRUE(sc) << sc.error().message;
+  std::vector<kofu::population::resident> residents;
+  kofu::population::generator g({120, 2, 0.05});
+  while (g.next_group(residents)) {
+  }
+  const population_index pop(std::move(residents), 5, 3);
+  auto writer =
+      kofu::history::writer::open({dir / "history.jsonl", false, std::chrono::milliseconds(50)});
+  ASSERT_TRUE(writer);
+  run_settings rs;
+  rs.scenario = &*sc;
+  rs.population = &pop;
+  rs.targets = {*parse_endpoint(server.url())};
+  rs.history = writer->get();
+  rs.anchor = clock_type::now();
+  int progress_calls = 0;
+  rs.on_progress = [&](const progress&) { ++progress_calls; };
+  const auto result = run(rs);
+  ASSERT_TRUE((*writer)->close());
+
+  EXPECT_EQ(result.end_reason, "completed");
+  EXPECT_GT(result.issue.ok, 200u);
+  EXPECT_GT(result.issue.timeouts, 0u);
+  EXPECT_GT(result.issue.updates_ok, 10u);
+  EXPECT_GT(progress_calls, 1);
+  EXPECT_EQ(result.issue.sent, result.issue.done());
+
+  auto reader = kofu::history::reader::open(dir.path());
+  ASSERT_TRUE(reader);
+  std::map<std::uint64_t, json> invokes;
+  std::set<std::uint64_t> completes;
+  std::set<std::string> application_numbers;
+  std::map<std::string, std::vector<std::pair<std::int64_t, std::int64_t>>> update_windows;
+  std::map<std::string, std::uint32_t> last_version;
+  std::set<std::string> retired;
+  std::set<std::string> events;
+  std::uint64_t issue_timeouts = 0;
+  for (;;) {
+    auto rec = reader->next();
+    ASSERT_TRUE(rec) << rec.error().message;
+    if (!*rec) break;
+    const json& e = (*rec)->event;
+    const std::string type = e.at("type");
+    if (type == "invoke") {
+      const auto id = e.at("id").get<std::uint64_t>();
+      EXPECT_TRUE(invokes.emplace(id, e).second) << "duplicate id " << id;
+      if (e.at("op") == "issue") {
+        EXPECT_TRUE(application_numbers.insert(e.at("application_number")).second);
+        EXPECT_LE(e.at("intended").get<std::int64_t>(), e.at("t").get<std::int64_t>() + 1'000'000);
+      }
+      if (e.at("op") == "update") {
+        const std::string rid = e.at("resident_id");
+        EXPECT_FALSE(retired.count(rid)) << "update after an unknown outcome for " << rid;
+        const auto v = e.at("version").get<std::uint32_t>();
+        EXPECT_GT(v, last_version.count(rid) ? last_version[rid] : 1u) << rid;
+      }
+    } else if (type == "complete") {
+      const auto id = e.at("id").get<std::uint64_t>();
+      ASSERT_TRUE(invokes.count(id)) << "complete before its invoke: " << id;
+      EXPECT_TRUE(completes.insert(id).second);
+      const json& inv = invokes[id];
+      EXPECT_GE(e.at("t").get<std::int64_t>(), inv.at("t").get<std::int64_t>());
+      if (e.at("op") == "issue") {
+        if (e.at("outcome") == "ok") {
+          EXPECT_EQ(e.at("body").at("application_number"), inv.at("application_number"));
+        }
+        if (e.at("outcome") == "timeout") ++issue_timeouts;
+      } else if (e.at("op") == "update") {
+        const std::string rid = inv.at("resident_id");
+        update_windows[rid].push_back(
+            {inv.at("t").get<std::int64_t>(), e.at("t").get<std::int64_t>()});
+        if (e.at("outcome") == "ok") last_version[rid] = e.at("version").get<std::uint32_t>();
+        if (e.at("outcome") == "unknown") retired.insert(rid);
+      }
+    } else if (type == "event") {
+      events.insert(e.at("name").get<std::string>() + "/" + e.at("phase").get<std::string>());
+      if (e.at("name") == "maintenance" && e.at("phase") == "start") {
+        EXPECT_EQ(e.at("detail").at("status"), 202);
+      }
+      if (e.at("name") == "exec" && e.at("phase") == "end") {
+        EXPECT_EQ(e.at("detail").at("exit_code"), 0);
+      }
+    }
+  }
+  EXPECT_FALSE(reader->truncated());
+  EXPECT_EQ(invokes.size(), completes.size());
+  EXPECT_EQ(issue_timeouts, result.issue.timeouts);
+  EXPECT_FALSE(retired.empty());
+  // Updates of one resident never overlap in time.
+  for (auto& [rid, windows] : update_windows) {
+    std::sort(windows.begin(), windows.end());
+    for (std::size_t i = 1; i < windows.size(); ++i) {
+      EXPECT_GE(windows[i].first, windows[i - 1].second) << "overlapping updates of " << rid;
+    }
+  }
+  for (const char* name : {"maintenance/start", "maintenance/end", "exec/start", "exec/end",
+                           "reflection_batch/start", "reflection_batch/end"}) {
+    EXPECT_TRUE(events.count(name)) << name;
+  }
+}
+
+TEST(DriverTest, StopFlagEndsEarlyAndDrains) {
+  kofu::test::test_server server(fake_reference);
+  auto sc = kofu::scenario::parse_text(
+      R"({"name": "stop", "target": {"kind": "urls", "urls": ["http://127.0.0.1:1"]},
+    "load": {"workers": 1, "connections": 2, "timeout_ms": 1000},
+    "phases": [{"duration_s": 30, "rate": 100}], "updates": {"rate": 10}})",
+      "stop.json");
+  ASSERT_TRUE(sc);
+  std::vector<kofu::population::resident> residents;
+  kofu::population::generator g({50, 2, 0.05});
+  while (g.next_group(residents)) {
+  }
+  const population_index pop(std::move(residents), 5, 3);
+  std::atomic<bool> stop{false};
+  run_settings rs;
+  rs.scenario = &*sc;
+  rs.population = &pop;
+  rs.targets = {*parse_endpoint(server.url())};
+  rs.anchor = clock_type::now();
+  rs.stop = &stop;
+  rs.on_progress = [&](const progress& p) {
+    if (p.elapsed_s > 0.5) stop = true;
+  };
+  const auto start = clock_type::now();
+  const auto result = run(rs);
+  EXPECT_EQ(result.end_reason, "interrupted");
+  EXPECT_LT(clock_type::now() - start, std::chrono::seconds(15));
+  EXPECT_EQ(result.issue.sent, result.issue.done());
+  EXPECT_GT(result.issue.sent, 0u);
+}
+
+}  // namespace

@@ -1,0 +1,197 @@
+#include "kofu/scenario/loader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace {
+
+using kofu::scenario::parse_text;
+
+constexpr const char* minimal = R"({"name": "t", "phases": [{"duration_s": 1}]})";
+
+// Inserts `member` (a JSON member text like `"seed": -1`) into the minimal scenario.
+std::string with(const std::string& member) {
+  return std::string(R"({"name": "t", "phases": [{"duration_s": 1}], )") + member + "}";
+}
+
+TEST(ScenarioLoaderTest, FillsDefaultsFromTheSchema) {
+  auto s = parse_text(minimal, "min.json");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_TRUE(s->target.embedded);
+  EXPECT_EQ(s->target.profile, "reference");
+  EXPECT_TRUE(s->target.tls.verify);
+  EXPECT_EQ(s->population.residents, 1000u);
+  EXPECT_EQ(s->load.connections, 16u);
+  EXPECT_EQ(s->load.timeout_ms, 5000u);
+  ASSERT_EQ(s->phases.size(), 1u);
+  EXPECT_EQ(s->phases[0].model, kofu::scenario::load_model::open);
+  EXPECT_DOUBLE_EQ(s->phases[0].rate, 100);
+  EXPECT_FALSE(s->phases[0].ramp_to.has_value());
+  EXPECT_DOUBLE_EQ(s->mix.certificate_types[0], 6);  // juminhyo
+  EXPECT_DOUBLE_EQ(s->mix.channels[0], 8);           // konbini
+  EXPECT_DOUBLE_EQ(s->updates.kinds[0], 4);          // move
+  EXPECT_EQ(s->history.flush_ms, 200u);
+  // The document as loaded carries every default, for the history header.
+  EXPECT_EQ(s->document.at("load").at("timeout_ms"), 5000);
+  EXPECT_EQ(s->document.at("phases").at(0).at("users"), 16);
+  EXPECT_EQ(s->source_sha256.size(), 64u);
+}
+
+TEST(ScenarioLoaderTest, ReadsEveryPart) {
+  auto s = parse_text(R"({
+    "name": "full", "seed": 7,
+    "target": {"kind": "urls", "urls": ["https://a.example:8443", "https://b.example:8443"],
+               "tls": {"ca_file": "ca.pem", "client_cert": "c.pem", "client_key": "k.pem"}},
+    "population": {"residents": 50, "seed": 3},
+    "load": {"workers": 2, "connections": 4, "timeout_ms": 100},
+    "phases": [{"duration_s": 2, "rate": 10, "ramp_to": 20, "spikes": [{"at_s": 1, "duration_s": 0.5, "rate": 100}]},
+               {"duration_s": 3, "model": "closed", "users": 5, "think_time_ms": 10}],
+    "mix": {"certificate_types": {"inkan": 1}, "channels": {"window": 2}},
+    "updates": {"rate": 3, "kinds": {"tax": 1}},
+    "events": [{"at_s": 1, "kind": "maintenance", "duration_ms": 500},
+               {"at_s": 2, "kind": "exec", "command": ["echo", "hi"], "every_s": 1}],
+    "thresholds": {"max_p99_ms": 250}
+  })",
+                      "full.json");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_FALSE(s->target.embedded);
+  EXPECT_EQ(s->target.urls.size(), 2u);
+  EXPECT_EQ(s->target.tls.client_key, "k.pem");
+  EXPECT_EQ(s->load.workers, 2u);
+  ASSERT_EQ(s->phases.size(), 2u);
+  EXPECT_EQ(*s->phases[0].ramp_to, 20);
+  ASSERT_EQ(s->phases[0].spikes.size(), 1u);
+  EXPECT_EQ(s->phases[1].model, kofu::scenario::load_model::closed);
+  EXPECT_EQ(s->phases[1].users, 5u);
+  EXPECT_DOUBLE_EQ(s->total_duration_s(), 5);
+  EXPECT_DOUBLE_EQ(s->mix.certificate_types[2], 1);  // inkan
+  EXPECT_DOUBLE_EQ(s->mix.certificate_types[0], 0);  // juminhyo not named: weight 0
+  ASSERT_EQ(s->events.size(), 2u);
+  EXPECT_EQ(s->events[1].command, (std::vector<std::string>{"echo", "hi"}));
+  EXPECT_EQ(*s->events[1].every_s, 1);
+  EXPECT_EQ(*s->limits.max_p99_ms, 250);
+}
+
+struct bad_case {
+  const char* rule;
+  std::string text;
+  std::vector<std::string> expected;  // substrings of the message, each must appear
+};
+
+class ScenarioSchemaTest : public ::testing::TestWithParam<bad_case> {};
+
+TEST_P(ScenarioSchemaTest, RejectsWithPath) {
+  const auto& c = GetParam();
+  auto s = parse_text(c.text, "bad.json");
+  ASSERT_FALSE(s) << c.rule;
+  for (const auto& want : c.expected) {
+    EXPECT_NE(s.error().message.find(want), std::string::npos)
+        << c.rule << ": expected '" << want << "' in:\n"
+        << s.error().message;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, ScenarioSchemaTest,
+    ::testing::Values(
+        bad_case{"unknown top-level key", with(R"("sed": 1)"), {"bad.json: /sed: unknown key"}},
+        bad_case{"unknown nested key",
+                 with(R"("load": {"conections": 4})"),
+                 {"/load/conections: unknown key"}},
+        bad_case{"missing name", R"({"phases": [{"duration_s": 1}]})", {"bad.json: /", "name"}},
+        bad_case{"missing phases", R"({"name": "x"})", {"phases"}},
+        bad_case{"empty phases", R"({"name": "x", "phases": []})", {"/phases"}},
+        bad_case{"wrong type", with(R"("seed": "one")"), {"/seed"}},
+        bad_case{"negative rate",
+                 R"({"name": "x", "phases": [{"duration_s": 1, "rate": -3}]})",
+                 {"/phases/0/rate"}},
+        bad_case{"zero duration",
+                 R"({"name": "x", "phases": [{"duration_s": 0}]})",
+                 {"/phases/0/duration_s"}},
+        bad_case{"bad model",
+                 R"({"name": "x", "phases": [{"duration_s": 1, "model": "half"}]})",
+                 {"/phases/0/model"}},
+        bad_case{"unknown certificate type",
+                 with(R"("mix": {"certificate_types": {"jumin": 1}})"),
+                 {"/mix/certificate_types"}},
+        bad_case{"unknown defect",
+                 with(R"("target": {"defects": ["everything"]})"),
+                 {"/target/defects/0"}},
+        bad_case{"urls target without urls", with(R"("target": {"kind": "urls"})"), {"/target"}},
+        bad_case{"malformed url",
+                 with(R"("target": {"kind": "urls", "urls": ["ftp://x"]})"),
+                 {"/target/urls/0"}},
+        bad_case{"exec without command",
+                 with(R"("events": [{"at_s": 0, "kind": "exec"}])"),
+                 {"/events/0"}},
+        bad_case{"share above one",
+                 with(R"("concentration": {"hot_share": 1.5})"),
+                 {"/concentration/hot_share"}},
+        bad_case{"flush slower than a second",
+                 with(R"("history": {"flush_ms": 5000})"),
+                 {"/history/flush_ms"}},
+        bad_case{"ramp in closed model",
+                 R"({"name": "x", "phases": [{"duration_s": 1, "model": "closed", "ramp_to": 5}]})",
+                 {"/phases/0/ramp_to: a ramp needs the open model"}},
+        bad_case{
+            "spike after the phase",
+            R"({"name": "x", "phases": [{"duration_s": 1, "spikes": [{"at_s": 2, "duration_s": 1, "rate": 1}]}]})",
+            {"/phases/0/spikes/0/at_s"}},
+        bad_case{"all weights zero",
+                 with(R"("mix": {"channels": {"konbini": 0}})"),
+                 {"/mix/channels: no channel"}},
+        bad_case{"event after the run",
+                 with(R"("events": [{"at_s": 5, "kind": "maintenance"}])"),
+                 {"/events/0/at_s: the run ends before it"}},
+        bad_case{"client cert without key",
+                 with(R"("target": {"tls": {"client_cert": "c.pem"}})"),
+                 {"/target/tls: client_cert and client_key go together"}},
+        bad_case{"invalid JSON", R"({"name": )", {"bad.json: invalid JSON"}}));
+
+TEST(ScenarioLoaderTest, ReportsEveryProblemAtOnce) {
+  auto s = parse_text(R"({"name": "x", "phases": [{"duration_s": -1, "rat": 3}],
+                          "load": {"workers": "many"}, "colour": "red"})",
+                      "many.json");
+  ASSERT_FALSE(s);
+  const auto& m = s.error().message;
+  EXPECT_NE(m.find("many.json: /phases/0/duration_s"), std::string::npos) << m;
+  EXPECT_NE(m.find("many.json: /phases/0/rat: unknown key"), std::string::npos) << m;
+  EXPECT_NE(m.find("many.json: /load/workers"), std::string::npos) << m;
+  EXPECT_NE(m.find("many.json: /colour: unknown key"), std::string::npos) << m;
+}
+
+TEST(ScenarioLoaderTest, LoadFileNamesTheFileAndResolvesPaths) {
+  kofu::test::temp_dir dir;
+  kofu::test::write_file(
+      dir / "s.json",
+      R"({"name": "x", "phases": [{"duration_s": 1}], "population": {"file": "p.jsonl"}})");
+  auto s = kofu::scenario::load_file(dir / "s.json");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->resolve(s->population.file), dir.path() / "p.jsonl");
+  auto missing = kofu::scenario::load_file(dir / "nope.json");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, kofu::errc::io);
+  EXPECT_NE(missing.error().message.find("nope.json"), std::string::npos);
+}
+
+// Every scenario shipped in scenarios/ loads.
+TEST(ScenarioLoaderTest, ShippedScenariosAreValid) {
+  const auto folder = kofu::test::source_dir() / "scenarios";
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.path().extension() != ".json" || entry.path().filename() == "schema.json") continue;
+    auto s = kofu::scenario::load_file(entry.path());
+    EXPECT_TRUE(s) << (s ? "" : s.error().message);
+    ++count;
+  }
+  EXPECT_GT(count, 0);
+}
+
+}  // namespace
