@@ -10,6 +10,7 @@
 
 #include "command_registry.hpp"
 #include "kofu/verify/report.hpp"
+#include "run_command.hpp"
 
 namespace {
 
@@ -28,6 +29,15 @@ int run_verify(const std::string& dir) {
   std::printf("report: %s/report.json\n", dir.c_str());
   return result->report.value("verdict", "unknown") == "pass" ? 0 : 1;
 }
+
+// `kofu run` verifies the run it just made, through the same code as `kofu verify`, so the two
+// can never disagree.
+const bool verify_after_run = [] {
+  kofu::app::after_run_hook() = [](const std::filesystem::path& dir) {
+    return run_verify(dir.string());
+  };
+  return true;
+}();
 
 kofu::app::command_registration reg(30, [](CLI::App& app, int& exit_code) {
   auto dir = std::make_shared<std::string>();

@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "kofu/common/sha256.hpp"
+#include "kofu/population/seal_image.hpp"
 #include "name_tables.hpp"
 #include "population/json_text.hpp"
-#include "population/seal_image.hpp"
 
 namespace kofu::population {
 namespace {

@@ -1,4 +1,4 @@
-#include "population/seal_image.hpp"
+#include "kofu/population/seal_image.hpp"
 
 #include <array>
 

@@ -1321,9 +1321,29 @@ verification_summary checker::summary() const {
   const std::uint64_t nfind = findings_.size();
   s.thresholds.push_back({"max_findings", nfind <= options_.max_findings, false,
                           fmt::format("{} findings (limit {})", nfind, options_.max_findings)});
+  if (options_.min_answered > 0) {
+    s.thresholds.push_back({"min_answered", outcomes_.answered >= options_.min_answered, true,
+                            fmt::format("{} certificates answered (needed {})", outcomes_.answered,
+                                        options_.min_answered)});
+  }
+  {
+    const std::uint64_t bad = outcomes_.errors + outcomes_.timeouts;
+    const double rate = exposure_.requests == 0
+                            ? 0.0
+                            : static_cast<double>(bad) / static_cast<double>(exposure_.requests);
+    s.thresholds.push_back({"max_error_rate", rate <= options_.max_error_rate, false,
+                            fmt::format("{} errors and timeouts in {} requests ({:.4f}, limit {})",
+                                        bad, exposure_.requests, rate, options_.max_error_rate)});
+  }
+  if (options_.max_p99_ms) {
+    const double p99 = latency_.percentile_ms(99);
+    s.thresholds.push_back({"max_p99_ms", p99 <= *options_.max_p99_ms, false,
+                            fmt::format("p99 {:.3f} ms (limit {} ms)", p99, *options_.max_p99_ms)});
+  }
   if (options_.min_overlaps) {
     s.thresholds.push_back(
-        {"min_overlaps", exposure_.overlapped_other_resident >= *options_.min_overlaps, true,
+        {"min_overlapping_requests", exposure_.overlapped_other_resident >= *options_.min_overlaps,
+         true,
          fmt::format("{} requests overlapped another resident's (needed {})",
                      exposure_.overlapped_other_resident, *options_.min_overlaps)});
   }
@@ -1406,20 +1426,25 @@ checker_options options_from_header(const nlohmann::json& header) {
     return std::nullopt;
   };
   if (const auto v = sc->find("verification"); v != sc->end() && v->is_object()) {
-    if (const auto ms = number(*v, {"allowed_staleness_ms", "staleness_ms", "max_staleness_ms"})) {
+    if (const auto ms = number(*v, {"staleness_ms"})) {
       o.staleness_ns = static_cast<std::int64_t>(*ms * 1e6);
     }
-    o.require_echo = v->value("require_echo", v->value("echo_application_number", true));
+    o.require_echo = v->value("require_application_number_echo", true);
     o.check_digest = v->value("check_digest", true);
   }
   if (const auto t = sc->find("thresholds"); t != sc->end() && t->is_object()) {
-    if (const auto n = number(*t, {"min_overlaps"}))
+    if (const auto n = number(*t, {"min_overlapping_requests"}); n && *n > 0) {
       o.min_overlaps = static_cast<std::uint64_t>(*n);
-    if (const auto n = number(*t, {"min_update_overlaps"})) {
+    }
+    if (const auto n = number(*t, {"min_update_overlaps"}); n && *n > 0) {
       o.min_update_overlaps = static_cast<std::uint64_t>(*n);
     }
     if (const auto n = number(*t, {"max_findings"}))
       o.max_findings = static_cast<std::uint64_t>(*n);
+    if (const auto n = number(*t, {"min_answered"}))
+      o.min_answered = static_cast<std::uint64_t>(*n);
+    if (const auto n = number(*t, {"max_error_rate"})) o.max_error_rate = *n;
+    if (const auto n = number(*t, {"max_p99_ms"})) o.max_p99_ms = *n;
   }
   return o;
 }

@@ -45,10 +45,13 @@ struct checker_options {
   std::optional<std::uint64_t> min_overlaps;         // requests overlapping another resident's
   std::optional<std::uint64_t> min_update_overlaps;  // requests overlapping an own update
   std::uint64_t max_findings = 0;
+  std::uint64_t min_answered = 1;    // fewer answered certificates: verdict unknown
+  double max_error_rate = 0.01;      // (errors + timeouts) / requests
+  std::optional<double> max_p99_ms;  // latency of answered requests
 };
 
-// Reads the options from a history header (`scenario.verification`, `scenario.thresholds`);
-// fields that are absent keep their defaults.
+// Reads the options from a history header (`scenario.verification`, `scenario.thresholds`, with
+// the key names of scenarios/schema.json); fields that are absent keep their defaults.
 checker_options options_from_header(const nlohmann::json& header);
 
 // Exposure (DESIGN §7): whether the dangerous overlap happened at all.
