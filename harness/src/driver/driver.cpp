@@ -507,6 +507,7 @@ class updater {
         latch.done();
       });
     };
+    spawn(phase_markers());
     if (sc.updates.rate > 0) spawn(update_stream());
     for (const auto& e : sc.events) spawn(timed_event(e));
     // The update stream and the events end by themselves (at the run's end or on stop); the
@@ -524,6 +525,20 @@ class updater {
     retired_.store(generator_.retired());
     for (const auto& c : conns_) stats_.connects += c->connects();
     publish();
+  }
+
+  // One `phase` event at the start of each phase, so the verifier can state exposure per phase.
+  asio::awaitable<void> phase_markers() {
+    asio::steady_timer timer(io_);
+    auto start = run_start_;
+    for (const auto& ph : settings_.scenario->phases) {
+      co_await sleep_until(timer, start, settings_.stop);
+      if (stopped()) co_return;
+      event_line("phase", ph.name, now_ns(),
+                 json{{"duration_s", ph.duration_s}, {"warmup", ph.warmup}});
+      start += std::chrono::duration_cast<clock_type::duration>(
+          std::chrono::duration<double>(ph.duration_s));
+    }
   }
 
   asio::awaitable<void> hand_off_loop() {
