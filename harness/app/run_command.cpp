@@ -33,6 +33,11 @@ after_run_function& after_run_hook() {
   return hook;
 }
 
+live_verification_factory& live_verification_hook() {
+  static live_verification_factory hook;
+  return hook;
+}
+
 }  // namespace kofu::app
 
 namespace {
@@ -224,6 +229,9 @@ int run(run_args& args) {
     return 2;
   }
   const auto resident_count = residents->size();
+  // The online verifier's copy of the records (the driver's index takes the loaded ones).
+  std::vector<kofu::population::resident> residents_for_check;
+  if (kofu::app::live_verification_hook()) residents_for_check = *residents;
   const kofu::driver::population_index index(std::move(*residents), sc.concentration.hot_residents,
                                              sc.seed);
 
@@ -298,14 +306,8 @@ int run(run_args& args) {
     if (server_version.is_discarded()) server_version = v->body;
   }
 
-  // 5. The history, its header first.
+  // 5. The history, its header first; the online verifier sees every block the writer writes.
   const fs::path history_path = dir / (sc.history.compress ? "history.jsonl.zst" : "history.jsonl");
-  auto writer = kofu::history::writer::open(
-      {history_path, sc.history.compress, std::chrono::milliseconds(sc.history.flush_ms)});
-  if (!writer) {
-    std::fprintf(stderr, "kofu run: %s\n", writer.error().message.c_str());
-    return 2;
-  }
   const auto anchor = std::chrono::steady_clock::now();
   const auto run_number = static_cast<std::uint32_t>(std::time(nullptr) % 1000000);
   json target{{"kind", sc.target.embedded ? "embedded" : "urls"},
@@ -314,23 +316,36 @@ int run(run_args& args) {
               {"profile_name", profile ? json(profile->name()) : json("reference")},
               {"tls_verify", sc.target.tls.verify},
               {"defects", sc.target.defects}};
+  const json header{{"type", "header"},
+                    {"format", "kofu-history/1"},
+                    {"kofu_version", KOFU_VERSION},
+                    {"started_at", utc_stamp("%Y-%m-%dT%H:%M:%SZ")},
+                    {"scenario", sc.document},
+                    {"scenario_sha256", sc.source_sha256},
+                    {"scenario_path", fs::absolute(sc.source_path).string()},
+                    {"population",
+                     {{"path", fs::absolute(population_path).string()},
+                      {"sha256", population_sha},
+                      {"residents", resident_count}}},
+                    {"seed", sc.seed},
+                    {"run_number", run_number},
+                    {"target", target},
+                    {"server_version", server_version}};
+  std::unique_ptr<kofu::app::live_verification> live;
+  if (auto& make_live = kofu::app::live_verification_hook()) {
+    live = make_live(std::move(residents_for_check), header);
+  }
+  kofu::history::writer_options wo{history_path, sc.history.compress,
+                                   std::chrono::milliseconds(sc.history.flush_ms)};
+  if (live) wo.tap = [l = live.get()](std::string&& lines) { l->submit(std::move(lines)); };
+  auto writer = kofu::history::writer::open(wo);
+  if (!writer) {
+    std::fprintf(stderr, "kofu run: %s\n", writer.error().message.c_str());
+    return 2;
+  }
   {
-    kofu::history::line_buffer header((*writer).get());
-    header.append(json{{"type", "header"},
-                       {"format", "kofu-history/1"},
-                       {"kofu_version", KOFU_VERSION},
-                       {"started_at", utc_stamp("%Y-%m-%dT%H:%M:%SZ")},
-                       {"scenario", sc.document},
-                       {"scenario_sha256", sc.source_sha256},
-                       {"scenario_path", fs::absolute(sc.source_path).string()},
-                       {"population",
-                        {{"path", fs::absolute(population_path).string()},
-                         {"sha256", population_sha},
-                         {"residents", resident_count}}},
-                       {"seed", sc.seed},
-                       {"run_number", run_number},
-                       {"target", target},
-                       {"server_version", server_version}});
+    kofu::history::line_buffer header_line((*writer).get());
+    header_line.append(header);
   }
 
   // 6. The load.
@@ -353,11 +368,17 @@ int run(run_args& args) {
     const auto& t = p.total;
     const std::string line = fmt::format(
         "[{:6.1f}/{:.0f} s] {:<10} {:>7.0f}{:<6} req/s  in flight {:4}  p50 {}  p99 {}  ok {}  "
-        "retry {}  refused {}  err {}  timeout {}  updates {}/{}",
+        "retry {}  refused {}  err {}  timeout {}  updates {}/{}{}",
         p.elapsed_s, p.total_s, p.phase.empty() ? "-" : p.phase, p.rate,
         p.target_rate > 0 ? fmt::format("/{:.0f}", p.target_rate) : std::string(), p.in_flight,
         format_ms(p.p50_us), format_ms(p.p99_us), t.ok, t.retry, t.refused,
-        t.errors + t.server_error, t.timeouts, t.updates_ok, t.updates_sent);
+        t.errors + t.server_error, t.timeouts, t.updates_ok, t.updates_sent,
+        live ? fmt::format("  findings {}", live->findings()) : std::string());
+    if (live) {
+      for (const auto& message : live->take_messages()) {
+        fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", message);
+      }
+    }
     if (tty) {
       fmt::print(stderr, "\r\033[K{}", line);
       std::fflush(stderr);
@@ -386,6 +407,15 @@ int run(run_args& args) {
                        {"stats", stats_json(result)}});
   }
   auto closed = (*writer)->close();
+  std::optional<std::uint64_t> online_findings;
+  if (live) {
+    live->finish();
+    if (!args.quiet) {
+      for (const auto& message : live->take_messages()) fmt::print(stderr, "{}\n", message);
+    }
+    online_findings = live->findings();
+    live.reset();  // its model is not needed while the history is re-verified
+  }
   if (server) {
     const int status = server->stop();
     if (status != 0 && !args.quiet) {
@@ -416,7 +446,7 @@ int run(run_args& args) {
   fmt::print("history: {}\n", history_path.string());
 
   // 8. Verification (issue 5) when it is linked in; otherwise the driver's own thresholds.
-  if (auto& hook = kofu::app::after_run_hook()) return hook(dir);
+  if (auto& hook = kofu::app::after_run_hook()) return hook(dir, online_findings);
   int code = 0;
   const double error_rate = s.sent == 0
                                 ? 0.0

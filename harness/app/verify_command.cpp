@@ -4,8 +4,10 @@
 // overlap the scenario asked for never happened) exits 1: a clean result that proves nothing
 // must not pass a pipeline.
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "command_registry.hpp"
@@ -14,7 +16,8 @@
 
 namespace {
 
-int run_verify(const std::string& dir) {
+// `online_findings`: what `kofu run`'s online verifier counted during the run, to compare.
+int run_verify(const std::string& dir, std::optional<std::uint64_t> online_findings = {}) {
   auto result = kofu::verify::verify_directory(dir);
   if (!result) {
     std::fprintf(stderr, "kofu verify: %s\n", result.error().message.c_str());
@@ -27,14 +30,30 @@ int run_verify(const std::string& dir) {
   const std::string text = kofu::verify::summary_text(result->report);
   std::fputs(text.c_str(), stdout);
   std::printf("report: %s/report.json\n", dir.c_str());
+  if (online_findings) {
+    std::uint64_t offline = 0;
+    for (const auto& [kind, count] : result->report["findings_by_kind"].items()) {
+      offline += count.get<std::uint64_t>();
+    }
+    if (offline != *online_findings) {
+      std::fprintf(stderr,
+                   "kofu run: internal error: the online verifier counted %llu findings, the "
+                   "re-verification of the history %llu; report.json holds the latter. Please "
+                   "report this to the kofu developers with the run folder.\n",
+                   static_cast<unsigned long long>(*online_findings),
+                   static_cast<unsigned long long>(offline));
+      return 2;
+    }
+  }
   return result->report.value("verdict", "unknown") == "pass" ? 0 : 1;
 }
 
 // `kofu run` verifies the run it just made, through the same code as `kofu verify`, so the two
 // can never disagree.
 const bool verify_after_run = [] {
-  kofu::app::after_run_hook() = [](const std::filesystem::path& dir) {
-    return run_verify(dir.string());
+  kofu::app::after_run_hook() = [](const std::filesystem::path& dir,
+                                   std::optional<std::uint64_t> online_findings) {
+    return run_verify(dir.string(), online_findings);
   };
   return true;
 }();

@@ -66,6 +66,7 @@ void writer::run() {
     bool ok = true;
     for (std::size_t i = 0; i < taken.size() && ok; ++i) {
       ok = write_block(taken[i], i + 1 == taken.size(), false);
+      if (ok && options_.tap) options_.tap(std::move(taken[i]));
     }
     taken.clear();
     if (stop && ok) ok = write_block({}, true, true);

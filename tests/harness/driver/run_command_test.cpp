@@ -118,6 +118,43 @@ TEST(KofuRunTest, SigintStopsDrainsAndClosesTheHistory) {
   EXPECT_EQ(s.invokes, s.completes) << "requests in flight were not drained";
 }
 
+// Online verification (issue 5, issue 4 item 8): with a defect that strikes under this load, the
+// findings show while the run goes on — a finding line before a later progress line, whose count
+// is not zero — and the online count equals the re-verification's (else kofu run exits 2).
+TEST(KofuRunTest, FindingsAppearWhileTheRunGoesOn) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  kofu::test::write_file(dir / "s.json", R"({
+    "name": "online", "population": {"residents": 300, "seed": 4},
+    "load": {"workers": 2, "timeout_ms": 3000},
+    "phases": [{"duration_s": 7, "model": "closed", "users": 32}],
+    "mix": {"channels": {"konbini": 1, "window": 1, "kiosk": 1}},
+    "concentration": {"hot_residents": 10, "hot_share": 0.5},
+    "target": {"defects": ["channel-slot"]}
+  })");
+  const auto r =
+      kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "s.json").string(), "--out",
+                               (dir / "out").string()},
+                              std::chrono::seconds(90));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto first_finding = r.err.find("finding WRONG_PERSON");
+  ASSERT_NE(first_finding, std::string::npos) << r.err;
+  // Progress lines (not a terminal: one every 5 s) carry "findings N".
+  const std::regex progress(R"(\] .* findings (\d+))");
+  std::size_t later_count = 0;
+  bool progress_after_finding = false;
+  for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), progress);
+       it != std::sregex_iterator(); ++it) {
+    if (static_cast<std::size_t>(it->position()) > first_finding) {
+      progress_after_finding = true;
+      later_count = std::stoul((*it)[1]);
+    }
+  }
+  EXPECT_TRUE(progress_after_finding) << r.err;
+  EXPECT_GT(later_count, 0u) << r.err;
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+}
+
 TEST(KofuRunTest, RejectsAnInvalidScenarioWithItsPath) {
   kofu::test::temp_dir dir;
   kofu::test::write_file(dir / "bad.json",

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +32,10 @@ struct writer_options {
   bool compress = false;       // zstd stream, flushed at every flush so a killed run stays readable
   std::chrono::milliseconds flush_interval{200};  // at most 1 s (DESIGN §6)
   int compression_level = 3;
+  // Optional: called on the writer thread with every block of whole lines once it is written
+  // (uncompressed), in file order; takes the block. `kofu run` feeds its online verifier so.
+  // It must return quickly (hand the block to another thread): it delays the next flush.
+  std::function<void(std::string&& lines)> tap = nullptr;
 };
 
 class writer {

@@ -1,0 +1,146 @@
+// The online verifier of `kofu run` (issue 5 "online", issue 4 item 8): the history writer hands
+// it every block of lines it has written; a thread of its own parses them and feeds the same
+// checker `kofu verify` uses, so findings appear on the progress line while the load goes on.
+// The final report still comes from re-reading the file (verify_command.cpp), and the two counts
+// are compared there: a disagreement is a bug of kofu's and is reported as such.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kofu/verify/checker.hpp"
+#include "kofu/verify/history_event.hpp"
+#include "kofu/verify/resident_model.hpp"
+#include "run_command.hpp"
+
+namespace {
+
+namespace verify = kofu::verify;
+
+// Findings printed one by one; the rest are counted on the status line and listed in the report.
+constexpr std::size_t max_messages = 20;
+
+class checker_live final : public kofu::app::live_verification {
+ public:
+  checker_live(std::vector<kofu::population::resident> residents, const nlohmann::json& header)
+      : checker_(verify::resident_model(std::move(residents)), verify::options_from_header(header)),
+        thread_([this] { loop(); }) {}
+
+  ~checker_live() override { finish(); }
+  checker_live(const checker_live&) = delete;
+  checker_live& operator=(const checker_live&) = delete;
+
+  void submit(std::string&& lines) override {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(lines));
+    }
+    wake_.notify_one();
+  }
+
+  std::uint64_t findings() const override { return findings_.load(std::memory_order_relaxed); }
+
+  std::vector<std::string> take_messages() override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    out.swap(messages_);
+    return out;
+  }
+
+  void finish() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  // Checker thread.
+  void loop() {
+    std::vector<std::string> taken;
+    for (;;) {
+      bool stop = false;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        taken.swap(queue_);
+        stop = stopping_;
+      }
+      for (const auto& block : taken) feed(block);
+      taken.clear();
+      if (stop) break;
+      publish();
+    }
+    checker_.finish();
+    publish();
+  }
+
+  void feed(std::string_view block) {
+    while (!block.empty()) {
+      const auto end = block.find('\n');
+      const std::string_view line = block.substr(0, end);
+      block = end == std::string_view::npos ? std::string_view() : block.substr(end + 1);
+      ++line_number_;
+      if (line.empty()) continue;
+      auto event = verify::parse_history_line(line, "history");
+      if (!event || std::holds_alternative<verify::history_header>(*event)) continue;
+      checker_.on_event(*event);
+    }
+  }
+
+  void publish() {
+    const auto all = checker_.findings();
+    std::vector<std::string> fresh;
+    for (std::size_t i = published_; i < all.size() && printed_ < max_messages; ++i, ++printed_) {
+      const auto& f = all[i];
+      fresh.push_back(fmt::format("finding {} · request {} ({} for {} via {}): {}",
+                                  verify::to_string(f.kind), f.request_id, f.certificate_type,
+                                  f.requested_resident, f.channel, f.explanation_en));
+      if (printed_ + 1 == max_messages) {
+        fresh.emplace_back(
+            "further findings are counted on the status line and listed in report.json");
+      }
+    }
+    published_ = all.size();
+    findings_.store(all.size(), std::memory_order_relaxed);
+    if (fresh.empty()) return;
+    std::lock_guard lock(mutex_);
+    for (auto& m : fresh) messages_.push_back(std::move(m));
+  }
+
+  verify::checker checker_;  // checker thread only
+  std::uint64_t line_number_ = 0;
+  std::size_t published_ = 0;
+  std::size_t printed_ = 0;
+  std::atomic<std::uint64_t> findings_{0};
+
+  std::mutex mutex_;  // guards the three below
+  std::condition_variable wake_;
+  std::vector<std::string> queue_;
+  std::vector<std::string> messages_;
+  bool stopping_ = false;
+
+  std::thread thread_;  // last: starts once everything above is built
+};
+
+const bool live_hook = [] {
+  kofu::app::live_verification_hook() = [](std::vector<kofu::population::resident> residents,
+                                           const nlohmann::json& header) {
+    return std::unique_ptr<kofu::app::live_verification>(
+        std::make_unique<checker_live>(std::move(residents), header));
+  };
+  return true;
+}();
+
+}  // namespace
