@@ -128,16 +128,88 @@ std::string application_number(std::uint32_t run_number, std::uint64_t id) {
   return fmt::format("KOFU-{:06}-{:010}", run_number % 1000000, id);
 }
 
+// ---- What workers and the updater share: a thread, its io_context, history lines, stats ------
+
+class driver_thread {
+ public:
+  driver_thread(const driver_thread&) = delete;
+  driver_thread& operator=(const driver_thread&) = delete;
+
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Statistics published since the last call (see hand_off_loop, and at the thread's end).
+  worker_stats take_published() {
+    std::lock_guard lock(published_mutex_);
+    worker_stats out = std::move(published_);
+    published_ = worker_stats{};
+    return out;
+  }
+
+ protected:
+  // Ids of this thread: index, index + id_stride, … (unique in the run).
+  driver_thread(const run_settings& s, unsigned index, unsigned id_stride)
+      : settings_(s), index_(index), id_stride_(id_stride), lines_(s.history) {}
+  ~driver_thread() = default;
+
+  // Runs the io_context on the thread (spawn the work first).
+  void start_thread() {
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  std::uint64_t next_id() { return (id_counter_++) * id_stride_ + index_; }
+
+  bool stopped() const {
+    return settings_.stop != nullptr && settings_.stop->load(std::memory_order_relaxed);
+  }
+
+  // Moves this thread's statistics into the published ones.
+  void publish() {
+    std::lock_guard lock(published_mutex_);
+    published_.merge(stats_);
+    stats_ = worker_stats{};
+  }
+
+  // Hands the history lines to the writer every flush_ms / 2 until hand_off_done_, and publishes
+  // the statistics when `publish_every` has passed since the last time (zero: at every hand-off).
+  asio::awaitable<void> hand_off_loop(clock_type::duration publish_every) {
+    asio::steady_timer timer(io_);
+    const auto every = std::chrono::milliseconds(
+        std::max<std::uint32_t>(settings_.scenario->history.flush_ms / 2, 5));
+    auto last_publish = clock_type::now();
+    while (!hand_off_done_) {
+      timer.expires_after(every);
+      co_await timer.async_wait(as_values);
+      lines_.hand_off();
+      if (clock_type::now() - last_publish >= publish_every) {
+        publish();
+        last_publish = clock_type::now();
+      }
+    }
+  }
+
+  const run_settings& settings_;
+  const unsigned index_;
+  const unsigned id_stride_;
+  asio::io_context io_{1};
+  history::line_buffer lines_;
+  worker_stats stats_;          // this thread only; published by publish()
+  bool hand_off_done_ = false;  // this thread only: ends hand_off_loop
+
+ private:
+  std::uint64_t id_counter_ = 0;  // this thread only
+  std::mutex published_mutex_;
+  worker_stats published_;  // guarded by published_mutex_
+  std::thread thread_;
+};
+
 // ---- One worker: a thread, an io_context, its connections -------------------------------------
 
-class worker {
+class worker : public driver_thread {
  public:
   worker(const run_settings& s, unsigned index, unsigned id_stride, unsigned slots)
-      : settings_(s),
-        index_(index),
-        id_stride_(id_stride),
-        lines_(s.history),
-        generator_(*s.scenario, *s.population, index) {
+      : driver_thread(s, index, id_stride), generator_(*s.scenario, *s.population, index) {
     for (unsigned slot = 0; slot < slots; ++slot) {
       const auto& target = s.targets[(index + slot * id_stride) % s.targets.size()];
       conns_.push_back(std::make_unique<connection>(io_.get_executor(), target, s.tls.get(),
@@ -146,22 +218,13 @@ class worker {
     }
   }
 
+  // Publishes its statistics every half second and at its end.
   void start(clock_type::time_point run_start, unsigned workers) {
     asio::co_spawn(io_, run_phases(run_start, workers), asio::detached);
-    asio::co_spawn(io_, hand_off_loop(), asio::detached);
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  void join() {
-    if (thread_.joinable()) thread_.join();
+    asio::co_spawn(io_, hand_off_loop(std::chrono::milliseconds(500)), asio::detached);
+    start_thread();
   }
 
-  // Statistics published since the last call (the worker publishes once a second and at its end).
-  worker_stats take_published() {
-    std::lock_guard lock(published_mutex_);
-    worker_stats out = std::move(published_);
-    published_ = worker_stats{};
-    return out;
-  }
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
 
@@ -170,30 +233,6 @@ class worker {
     issue_request request;
     clock_type::time_point intended;
   };
-
-  std::uint64_t next_id() { return (id_counter_++) * id_stride_ + index_; }
-
-  void publish() {
-    std::lock_guard lock(published_mutex_);
-    published_.merge(interval_);
-    interval_ = worker_stats{};
-  }
-
-  asio::awaitable<void> hand_off_loop() {
-    asio::steady_timer timer(io_);
-    const auto every = std::chrono::milliseconds(
-        std::max<std::uint32_t>(settings_.scenario->history.flush_ms / 2, 5));
-    auto last_publish = clock_type::now();
-    while (!phases_done_) {
-      timer.expires_after(every);
-      co_await timer.async_wait(as_values);
-      lines_.hand_off();
-      if (clock_type::now() - last_publish >= std::chrono::milliseconds(500)) {
-        publish();
-        last_publish = clock_type::now();
-      }
-    }
-  }
 
   asio::awaitable<void> run_phases(clock_type::time_point run_start, unsigned workers) {
     const auto& sc = *settings_.scenario;
@@ -217,15 +256,11 @@ class worker {
       }
       phase_start += duration;
     }
-    phases_done_ = true;
-    for (const auto& c : conns_) interval_.connects += c->connects();
+    hand_off_done_ = true;
+    for (const auto& c : conns_) stats_.connects += c->connects();
     lines_.hand_off();
     publish();
     finished_.store(true, std::memory_order_release);
-  }
-
-  bool stopped() const {
-    return settings_.stop != nullptr && settings_.stop->load(std::memory_order_relaxed);
   }
 
   // Open model: arrivals at their intended times whatever the answers; a request waits in the
@@ -249,14 +284,14 @@ class worker {
       if (stopped()) break;
       generator_.next_arrival(group);
       for (const auto& r : group) {
-        ++interval_.scheduled;
+        ++stats_.scheduled;
         if (backlog_.size() >= max_backlog) {
-          ++interval_.dropped;
+          ++stats_.dropped;
           continue;
         }
         backlog_.push_back({r, intended});
       }
-      interval_.max_backlog = std::max<std::uint64_t>(interval_.max_backlog, backlog_.size());
+      stats_.max_backlog = std::max<std::uint64_t>(stats_.max_backlog, backlog_.size());
       // A group takes the places of the arrivals it stands for, so the rate stays as asked.
       for (std::size_t k = 1; k < group.size(); ++k) {
         if (!schedule.next()) break;
@@ -284,7 +319,7 @@ class worker {
       }
       if (open_phase_done_ || stopped()) {
         if (stopped()) {
-          interval_.dropped += backlog_.size();
+          stats_.dropped += backlog_.size();
           backlog_.clear();
         }
         co_return;
@@ -295,9 +330,18 @@ class worker {
     }
   }
 
-  // Closed model: each user sends, waits for the answer, thinks, and sends again.
+  // Closed model: each user sends, waits for the answer, thinks, and sends again. With
+  // concentration.group_share, a user may instead open a group (members of one household or 戸籍,
+  // through different channels, as in the open model): the next users to come free each take one
+  // member and wait at the group's gate, and all of them send at the instant the last one joins.
+  // The gate never holds a user longer than one answer's timeout plus a think time (the longest
+  // another user can take to come free), nor past the phase's end; then those present send.
+  // Groups form among this worker's users (one io_context, so the gate needs no lock).
   asio::awaitable<void> run_closed(const scenario::phase& ph, clock_type::time_point end,
                                    unsigned users) {
+    const auto& conc = settings_.scenario->concentration;
+    closed_group_size_ = conc.group_share > 0 ? std::min(conc.group_size, users) : 0;
+    gathering_.reset();
     task_latch latch(io_);
     for (unsigned u = 0; u < users && u < conns_.size(); ++u) {
       latch.add();
@@ -307,14 +351,55 @@ class worker {
     co_await latch.wait();
   }
 
+  // A closed-model group being gathered: members[0] is the opener's.
+  struct group_gate {
+    explicit group_gate(asio::io_context& io) : release(io) {}
+    std::vector<issue_request> members;
+    std::size_t joined = 1;
+    asio::steady_timer release;  // every member waits on it: cancelled when the group is full
+  };
+
   asio::awaitable<void> user_loop(unsigned slot, clock_type::time_point end, double think_ms) {
     asio::steady_timer timer(io_);
+    const auto think = std::chrono::duration_cast<clock_type::duration>(
+        std::chrono::duration<double, std::milli>(think_ms));
+    std::vector<issue_request> group;
     while (clock_type::now() < end && !stopped()) {
-      ++interval_.scheduled;
-      co_await issue(*conns_[slot], slot, {generator_.next_single(), clock_type::now()});
+      issue_request request;
+      if (gathering_ && gathering_->joined < gathering_->members.size()) {
+        auto gate = gathering_;
+        request = gate->members[gate->joined++];
+        if (gate->joined == gate->members.size()) {
+          gathering_.reset();
+          gate->release.cancel();
+        } else {
+          co_await gate->release.async_wait(as_values);
+        }
+      } else if (closed_group_size_ >= 2 && generator_.next_is_group()) {
+        generator_.next_group(group, closed_group_size_);
+        auto gate = std::make_shared<group_gate>(io_);
+        gate->members = group;
+        request = gate->members[0];
+        gathering_ = gate;
+        const auto limit = clock_type::now() +
+                           std::chrono::milliseconds(settings_.scenario->load.timeout_ms) + think +
+                           std::chrono::milliseconds(50);
+        gate->release.expires_at(std::min(limit, end));
+        co_await gate->release.async_wait(as_values);
+        // Not full in time: those present go; the members no one took are not sent.
+        if (gathering_ == gate) {
+          gathering_.reset();
+          gate->release.cancel();
+        }
+      } else {
+        request = generator_.next_single();
+      }
+      // A gate may release its group at the phase's end: nothing is sent after it.
+      if (stopped() || clock_type::now() >= end) break;
+      ++stats_.scheduled;
+      co_await issue(*conns_[slot], slot, {request, clock_type::now()});
       if (think_ms > 0) {
-        timer.expires_after(std::chrono::duration_cast<clock_type::duration>(
-            std::chrono::duration<double, std::milli>(think_ms)));
+        timer.expires_after(think);
         co_await timer.async_wait(as_values);
       }
     }
@@ -388,7 +473,7 @@ class worker {
     line += '}';
     lines_.append_raw(line);
 
-    auto& st = interval_;
+    auto& st = stats_;
     ++st.sent;
     if (outcome == "ok")
       ++st.ok;
@@ -409,39 +494,26 @@ class worker {
     }
   }
 
-  const run_settings& settings_;
-  const unsigned index_;
-  const unsigned id_stride_;
-  asio::io_context io_{1};
   std::vector<std::unique_ptr<connection>> conns_;
   std::vector<std::unique_ptr<asio::steady_timer>> wake_;
-  history::line_buffer lines_;
   request_generator generator_;
-  std::uint64_t id_counter_ = 0;
   std::deque<pending_issue> backlog_;
   std::vector<unsigned> idle_;
   bool open_phase_done_ = false;
-  bool phases_done_ = false;
   bool warmup_ = false;
-  worker_stats interval_;  // worker thread only
+  unsigned closed_group_size_ = 0;         // closed model: 0 or < 2 means no groups
+  std::shared_ptr<group_gate> gathering_;  // closed model: the group still taking members
 
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<bool> finished_{false};
-  std::mutex published_mutex_;
-  worker_stats published_;  // guarded by published_mutex_
-  std::thread thread_;
 };
 
 // ---- The updater: update stream and timed events, on one thread -------------------------------
 
-class updater {
+class updater : public driver_thread {
  public:
   updater(const run_settings& s, unsigned index, unsigned id_stride)
-      : settings_(s),
-        index_(index),
-        id_stride_(id_stride),
-        lines_(s.history),
-        generator_(*s.scenario, *s.population) {
+      : driver_thread(s, index, id_stride), generator_(*s.scenario, *s.population) {
     const unsigned slots = s.scenario->updates.concurrency;
     for (unsigned slot = 0; slot < slots; ++slot) {
       conns_.push_back(make_connection(slot));
@@ -449,19 +521,11 @@ class updater {
     }
   }
 
+  // Publishes its statistics at every hand-off of history lines and at its end.
   void start(clock_type::time_point run_start) {
     run_start_ = run_start;
     asio::co_spawn(io_, run_all(), asio::detached);
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  void join() {
-    if (thread_.joinable()) thread_.join();
-  }
-  worker_stats take_published() {
-    std::lock_guard lock(published_mutex_);
-    worker_stats out = std::move(published_);
-    published_ = worker_stats{};
-    return out;
+    start_thread();
   }
   std::uint64_t retired() const { return retired_.load(); }
   std::uint64_t skipped() const { return skipped_.load(); }
@@ -472,19 +536,9 @@ class updater {
     return std::make_unique<connection>(io_.get_executor(), target, settings_.tls.get(),
                                         settings_.scenario->target.tls.server_name);
   }
-  std::uint64_t next_id() { return (id_counter_++) * id_stride_ + index_; }
-  bool stopped() const {
-    return settings_.stop != nullptr && settings_.stop->load(std::memory_order_relaxed);
-  }
   std::int64_t now_ns() const { return ns_since(settings_.anchor, clock_type::now()); }
   std::chrono::milliseconds timeout() const {
     return std::chrono::milliseconds(settings_.scenario->load.timeout_ms);
-  }
-
-  void publish() {
-    std::lock_guard lock(published_mutex_);
-    published_.merge(stats_);
-    stats_ = worker_stats{};
   }
 
   void event_line(std::string_view name, std::string_view phase, std::int64_t t,
@@ -513,13 +567,14 @@ class updater {
     // The update stream and the events end by themselves (at the run's end or on stop); the
     // hand-off loop is told to stop once they have.
     latch.add();
-    asio::co_spawn(io_, hand_off_loop(), [&latch](std::exception_ptr) { latch.done(); });
+    asio::co_spawn(io_, hand_off_loop(clock_type::duration::zero()),
+                   [&latch](std::exception_ptr) { latch.done(); });
     asio::steady_timer poll(io_);
     while (running_ > 0) {
       poll.expires_after(std::chrono::milliseconds(20));
       co_await poll.async_wait(as_values);
     }
-    done_ = true;
+    hand_off_done_ = true;
     co_await latch.wait();
     lines_.hand_off();
     retired_.store(generator_.retired());
@@ -538,18 +593,6 @@ class updater {
                  json{{"duration_s", ph.duration_s}, {"warmup", ph.warmup}});
       start += std::chrono::duration_cast<clock_type::duration>(
           std::chrono::duration<double>(ph.duration_s));
-    }
-  }
-
-  asio::awaitable<void> hand_off_loop() {
-    asio::steady_timer timer(io_);
-    const auto every = std::chrono::milliseconds(
-        std::max<std::uint32_t>(settings_.scenario->history.flush_ms / 2, 5));
-    while (!done_) {
-      timer.expires_after(every);
-      co_await timer.async_wait(as_values);
-      lines_.hand_off();
-      publish();
     }
   }
 
@@ -596,15 +639,42 @@ class updater {
     return j;
   }
 
+  change_fields reference_change(const change& c) const {
+    return {settings_.population->at(c.resident).resident_id, c.change_id, c.version,
+            std::string(scenario::to_string(c.kind)), c.fields};
+  }
+
+  void count_outcome(change_outcome outcome) {
+    if (outcome == change_outcome::ok)
+      ++stats_.updates_ok;
+    else if (outcome == change_outcome::failed)
+      ++stats_.updates_failed;
+    else
+      ++stats_.updates_unknown;
+  }
+
+  static change_outcome outcome_named(const std::string& name) {
+    return name == "ok"       ? change_outcome::ok
+           : name == "failed" ? change_outcome::failed
+                              : change_outcome::unknown;
+  }
+
   asio::awaitable<void> send_update(unsigned slot, change c) {
     const auto& pop = *settings_.population;
+    const vendor_profile* profile = settings_.profile;
+    const bool mapped = profile != nullptr && profile->maps_updates();
     const std::uint64_t id = next_id();
-    http::request<http::string_body> req{
-        http::verb::post, fmt::format("/v1/residents/{}/changes", pop.at(c.resident).resident_id),
-        11};
-    req.set(http::field::content_type, "application/json");
-    req.body() = history::to_line(json{
-        {"change_id", c.change_id}, {"kind", scenario::to_string(c.kind)}, {"fields", c.fields}});
+    http::request<http::string_body> req;
+    if (mapped) {
+      req = profile->update_request(reference_change(c));
+    } else {
+      req = http::request<http::string_body>{
+          http::verb::post, fmt::format("/v1/residents/{}/changes", pop.at(c.resident).resident_id),
+          11};
+      req.set(http::field::content_type, "application/json");
+      req.body() = history::to_line(json{
+          {"change_id", c.change_id}, {"kind", scenario::to_string(c.kind)}, {"fields", c.fields}});
+    }
     ++stats_.updates_sent;
     auto r = co_await conns_[slot]->exchange(req, timeout(),
                                              [&](clock_type::time_point sent, std::uint64_t) {
@@ -621,7 +691,19 @@ class updater {
                   {"t", ns_since(settings_.anchor, r.received_at)}};
     change_outcome outcome = change_outcome::unknown;
     std::optional<std::uint32_t> version;
-    if (r.outcome == exchange_result::kind::answered) {
+    if (r.outcome == exchange_result::kind::answered && mapped) {
+      // The vendor's status classes decide; an unmapped status is unknown (the resident retires).
+      complete["status"] = r.status;
+      auto answer = profile->map_update_answer(r.status, r.body);
+      outcome = outcome_named(answer.outcome);
+      if (outcome == change_outcome::ok) {
+        version = answer.versions.empty() ? std::nullopt : answer.versions.front();
+        complete["version"] = version.value_or(c.version);
+      } else {
+        complete["body"] = answer.body;
+      }
+      if (!answer.error.empty()) complete["error"] = answer.error;
+    } else if (r.outcome == exchange_result::kind::answered) {
       complete["status"] = r.status;
       auto body = json::parse(r.body, nullptr, false);
       if (r.status == 200) {
@@ -643,12 +725,7 @@ class updater {
                           : outcome == change_outcome::failed ? "failed"
                                                               : "unknown";
     lines_.append(complete);
-    if (outcome == change_outcome::ok)
-      ++stats_.updates_ok;
-    else if (outcome == change_outcome::failed)
-      ++stats_.updates_failed;
-    else
-      ++stats_.updates_unknown;
+    count_outcome(outcome);
     generator_.finish(c, outcome, version);
   }
 
@@ -680,10 +757,17 @@ class updater {
 
   asio::awaitable<void> maintenance(const scenario::event& e) {
     auto conn = make_connection(event_counter_++);
-    http::request<http::string_body> req{http::verb::post, "/v1/admin/maintenance", 11};
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::authorization, "Bearer " + settings_.scenario->target.admin_token);
-    req.body() = fmt::format(R"({{"duration_ms":{}}})", e.duration_ms);
+    const vendor_profile* profile = settings_.profile;
+    const bool mapped = profile != nullptr && profile->maps_maintenance();
+    http::request<http::string_body> req;
+    if (mapped) {
+      req = profile->maintenance_request(e.duration_ms, settings_.scenario->target.admin_token);
+    } else {
+      req = http::request<http::string_body>{http::verb::post, "/v1/admin/maintenance", 11};
+      req.set(http::field::content_type, "application/json");
+      req.set(http::field::authorization, "Bearer " + settings_.scenario->target.admin_token);
+      req.body() = fmt::format(R"({{"duration_ms":{}}})", e.duration_ms);
+    }
     std::int64_t sent_ns = 0;
     auto r =
         co_await conn->exchange(req, timeout(), [&](clock_type::time_point sent, std::uint64_t) {
@@ -692,7 +776,12 @@ class updater {
     json detail{{"duration_ms", e.duration_ms}};
     if (r.outcome == exchange_result::kind::answered) {
       detail["status"] = r.status;
-      if (r.status >= 300) detail["body"] = r.body;
+      if (mapped) {
+        detail["outcome"] = profile->map_maintenance_status(r.status);
+        if (detail["outcome"] != "ok") detail["body"] = r.body;
+      } else if (r.status >= 300) {
+        detail["body"] = r.body;
+      }
     } else {
       detail["error"] = r.error;
     }
@@ -719,9 +808,18 @@ class updater {
       logged.push_back(change_json(pop, c, true));
     }
     auto conn = make_connection(event_counter_++);
-    http::request<http::string_body> req{http::verb::post, "/v1/reflection/batch", 11};
-    req.set(http::field::content_type, "application/json");
-    req.body() = history::to_line(body);
+    const vendor_profile* profile = settings_.profile;
+    const bool mapped = profile != nullptr && profile->maps_reflection_batches();
+    http::request<http::string_body> req;
+    if (mapped) {
+      std::vector<change_fields> reference;
+      for (const auto& c : changes) reference.push_back(reference_change(c));
+      req = profile->batch_request(batch_id, reference);
+    } else {
+      req = http::request<http::string_body>{http::verb::post, "/v1/reflection/batch", 11};
+      req.set(http::field::content_type, "application/json");
+      req.body() = history::to_line(body);
+    }
     stats_.updates_sent += changes.size();
     event_line("reflection_batch", "start", now_ns(),
                json{{"batch_id", batch_id}, {"size", changes.size()}});
@@ -740,7 +838,24 @@ class updater {
                   {"t", ns_since(settings_.anchor, r.received_at)}};
     change_outcome outcome = change_outcome::unknown;
     std::vector<std::optional<std::uint32_t>> versions(changes.size());
-    if (r.outcome == exchange_result::kind::answered) {
+    if (r.outcome == exchange_result::kind::answered && mapped) {
+      complete["status"] = r.status;
+      auto answer = profile->map_batch_answer(r.status, r.body, changes.size());
+      outcome = outcome_named(answer.outcome);
+      if (outcome == change_outcome::ok) {
+        // In the reference shape, so that the history reads the same whatever the vendor.
+        json listed = json::array();
+        for (std::size_t i = 0; i < changes.size(); ++i) {
+          versions[i] = answer.versions[i];
+          listed.push_back({{"resident_id", pop.at(changes[i].resident).resident_id},
+                            {"version", versions[i] ? json(*versions[i]) : json(nullptr)}});
+        }
+        complete["versions"] = std::move(listed);
+      } else {
+        complete["body"] = answer.body;
+      }
+      if (!answer.error.empty()) complete["error"] = answer.error;
+    } else if (r.outcome == exchange_result::kind::answered) {
       complete["status"] = r.status;
       auto answer = json::parse(r.body, nullptr, false);
       if (r.status == 200) {
@@ -769,12 +884,7 @@ class updater {
     lines_.append(complete);
     for (std::size_t i = 0; i < changes.size(); ++i) {
       generator_.finish(changes[i], outcome, versions[i]);
-      if (outcome == change_outcome::ok)
-        ++stats_.updates_ok;
-      else if (outcome == change_outcome::failed)
-        ++stats_.updates_failed;
-      else
-        ++stats_.updates_unknown;
+      count_outcome(outcome);
     }
     event_line("reflection_batch", "end", now_ns(),
                json{{"batch_id", batch_id}, {"outcome", complete["outcome"]}});
@@ -830,26 +940,15 @@ class updater {
     event_line("exec", "end", now_ns(), detail);
   }
 
-  const run_settings& settings_;
-  const unsigned index_;
-  const unsigned id_stride_;
-  asio::io_context io_{1};
-  history::line_buffer lines_;
   update_generator generator_;
   std::vector<std::unique_ptr<connection>> conns_;
   std::vector<unsigned> free_;
-  std::uint64_t id_counter_ = 0;
   unsigned event_counter_ = 0;
   int running_ = 0;  // update stream and events still running
-  bool done_ = false;
   clock_type::time_point run_start_{};
   clock_type::time_point end_{};
-  worker_stats stats_;  // updater thread only
-  std::mutex published_mutex_;
-  worker_stats published_;  // guarded by published_mutex_
   std::atomic<std::uint64_t> retired_{0};
   std::atomic<std::uint64_t> skipped_{0};
-  std::thread thread_;
 };
 
 // ---- The coordinator ---------------------------------------------------------------------------

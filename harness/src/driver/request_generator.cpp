@@ -45,10 +45,19 @@ issue_request request_generator::next_single() {
 
 void request_generator::next_arrival(std::vector<issue_request>& out) {
   out.clear();
-  if (unit_(rng_) >= scenario_.concentration.group_share) {
+  if (!next_is_group()) {
     out.push_back(next_single());
     return;
   }
+  next_group(out, scenario_.concentration.group_size);
+}
+
+bool request_generator::next_is_group() {
+  return unit_(rng_) < scenario_.concentration.group_share;
+}
+
+void request_generator::next_group(std::vector<issue_request>& out, unsigned size) {
+  out.clear();
   // A group: members of the anchor's household or 戸籍, each through the next channel in turn,
   // so that window and store requests meet (④) and 戸籍 requests collide in the linkage (③).
   // A group larger than the family asks again for the same members on other channels.
@@ -56,7 +65,6 @@ void request_generator::next_arrival(std::vector<issue_request>& out) {
   const bool by_koseki = unit_(rng_) < 0.5;
   const auto& members =
       by_koseki ? population_.koseki_of(anchor) : population_.household_of(anchor);
-  const unsigned size = scenario_.concentration.group_size;
   std::uniform_int_distribution<std::size_t> pick_channel(0, enabled_channels_.size() - 1);
   const auto first_channel = pick_channel(rng_);
   for (unsigned k = 0; k < size; ++k) {

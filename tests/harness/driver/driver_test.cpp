@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "kofu/history/reader.hpp"
 #include "kofu/population/generator.hpp"
+#include "kofu/population/reader.hpp"
 #include "kofu/scenario/loader.hpp"
+#include "mock_process.hpp"
 #include "test_server.hpp"
 #include "test_support.hpp"
 
@@ -15,6 +18,13 @@ namespace {
 
 using nlohmann::json;
 using namespace kofu::driver;
+
+kofu::history::writer_options history_options(const std::filesystem::path& path) {
+  kofu::history::writer_options o;
+  o.path = path;
+  o.flush_interval = std::chrono::milliseconds(50);
+  return o;
+}
 
 // A stand-in for the reference protocol (docs/protocol.md), enough for the driver: issues echo
 // the application number; some answers come late (past the client's deadline); updates count
@@ -79,8 +89,7 @@ TEST(DriverTest, RecordsEveryRequestUpdateAndEvent) {
   while (g.next_group(residents)) {
   }
   const population_index pop(std::move(residents), 5, 3);
-  auto writer =
-      kofu::history::writer::open({dir / "history.jsonl", false, std::chrono::milliseconds(50)});
+  auto writer = kofu::history::writer::open(history_options(dir / "history.jsonl"));
   ASSERT_TRUE(writer);
   run_settings rs;
   rs.scenario = &*sc;
@@ -203,6 +212,103 @@ TEST(DriverTest, StopFlagEndsEarlyAndDrains) {
   EXPECT_LT(clock_type::now() - start, std::chrono::seconds(15));
   EXPECT_EQ(result.issue.sent, result.issue.done());
   EXPECT_GT(result.issue.sent, 0u);
+}
+
+// Closed model against a real kofu-mock: pairs of requests for *different* members of one
+// household or 戸籍 that were in flight at the same time (send-to-receive windows overlap).
+struct closed_run {
+  std::uint64_t sent = 0;
+  std::uint64_t group_pairs = 0;
+};
+
+closed_run run_closed_model(const kofu::test::mock_process& mock,
+                            const std::vector<kofu::population::resident>& residents,
+                            double group_share) {
+  closed_run out;
+  kofu::test::temp_dir dir;
+  json doc = json::parse(R"({"name": "closed-groups", "seed": 9,
+      "target": {"kind": "urls"}, "load": {"workers": 1, "timeout_ms": 3000},
+      "phases": [{"duration_s": 1.2, "model": "closed", "users": 6}],
+      "concentration": {"hot_share": 0, "group_size": 3},
+      "updates": {"rate": 0}, "history": {"flush_ms": 50}})");
+  doc["target"]["urls"] = json::array({mock.url()});
+  doc["concentration"]["group_share"] = group_share;
+  auto sc = kofu::scenario::parse_text(doc.dump(), "closed-groups.json");
+  EXPECT_TRUE(sc) << sc.error().message;
+  if (!sc) return out;
+  const population_index pop(residents, 20, 9);
+  auto writer = kofu::history::writer::open(history_options(dir / "history.jsonl"));
+  EXPECT_TRUE(writer);
+  run_settings rs;
+  rs.scenario = &*sc;
+  rs.population = &pop;
+  rs.targets = {*parse_endpoint(mock.url())};
+  rs.history = writer->get();
+  rs.anchor = clock_type::now();
+  const auto result = run(rs);
+  EXPECT_TRUE((*writer)->close());
+  out.sent = result.issue.sent;
+
+  std::map<std::string, std::pair<std::string, std::string>> groups;  // household, koseki
+  for (const auto& r : residents) groups[r.resident_id] = {r.household_id, r.koseki_id};
+  struct window {
+    std::int64_t from = 0, to = -1;
+    std::string resident;
+  };
+  std::map<std::uint64_t, window> windows;
+  auto reader = kofu::history::reader::open(dir.path());
+  EXPECT_TRUE(reader);
+  for (;;) {
+    auto rec = reader->next();
+    EXPECT_TRUE(rec);
+    if (!rec || !*rec) break;
+    const json& e = (*rec)->event;
+    if (e["type"] == "invoke" && e["op"] == "issue") {
+      windows[e["id"]] = {e["t"].get<std::int64_t>(), -1, e["resident_id"]};
+    }
+    if (e["type"] == "complete" && e["op"] == "issue" && windows.count(e["id"])) {
+      windows[e["id"]].to = e["t"].get<std::int64_t>();
+    }
+  }
+  std::vector<window> sorted;
+  for (const auto& [id, w] : windows) sorted.push_back(w);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const window& a, const window& b) { return a.from < b.from; });
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    for (std::size_t j = i + 1; j < sorted.size() && sorted[j].from <= sorted[i].to; ++j) {
+      const auto& a = sorted[i];
+      const auto& b = sorted[j];
+      if (a.resident == b.resident) continue;
+      const auto& ga = groups.at(a.resident);
+      const auto& gb = groups.at(b.resident);
+      if (ga.first == gb.first || ga.second == gb.second) ++out.group_pairs;
+    }
+  }
+  return out;
+}
+
+TEST(DriverTest, ClosedModelSendsGroupMembersAtTheSameInstant) {
+  if (!std::filesystem::exists(kofu::test::mock_binary())) GTEST_SKIP() << "kofu-mock not built";
+  kofu::test::temp_dir dir;
+  kofu::test::mock_process mock(dir, 3000, 13);
+  ASSERT_NE(mock.port, 0) << "kofu-mock did not start";
+  auto residents = kofu::population::load_file(mock.population);
+  ASSERT_TRUE(residents) << residents.error().message;
+  // The same load without groups: six users on 3000 residents rarely meet a family by chance.
+  const auto grouped = run_closed_model(mock, *residents, 0.5);
+  const auto control = run_closed_model(mock, *residents, 0);
+  RecordProperty("grouped_pairs_per_sent",
+                 std::to_string(grouped.group_pairs) + "/" + std::to_string(grouped.sent));
+  RecordProperty("control_pairs_per_sent",
+                 std::to_string(control.group_pairs) + "/" + std::to_string(control.sent));
+  EXPECT_GT(grouped.sent, 100u);
+  EXPECT_GT(control.sent, 100u);
+  EXPECT_GE(grouped.group_pairs, 30u) << "control: " << control.group_pairs;
+  // Per request sent, so a faster or slower run of either does not decide the comparison.
+  EXPECT_GT(static_cast<double>(grouped.group_pairs) / static_cast<double>(grouped.sent),
+            5 * static_cast<double>(control.group_pairs) / static_cast<double>(control.sent))
+      << grouped.group_pairs << "/" << grouped.sent << " vs " << control.group_pairs << "/"
+      << control.sent;
 }
 
 }  // namespace

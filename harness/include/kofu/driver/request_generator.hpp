@@ -38,6 +38,11 @@ class request_generator {
   // An arrival: one request, or (with probability group_share) a group of group_size requests
   // meant to be sent at the same instant. Replaces the contents of `out`.
   void next_arrival(std::vector<issue_request>& out);
+  // Whether the next arrival is a group (true with probability group_share).
+  bool next_is_group();
+  // A group of `size` requests for members of one household or 戸籍 through different channels,
+  // meant to be sent at the same instant (the closed model sizes it to its users). Replaces `out`.
+  void next_group(std::vector<issue_request>& out, unsigned size);
 
  private:
   std::uint32_t pick_resident();

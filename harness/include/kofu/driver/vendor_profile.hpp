@@ -1,10 +1,10 @@
 #pragma once
-// A vendor profile (DESIGN §5, issue 4 item 3): how the reference issuance request maps onto a
-// vendor's API, and how the vendor's answer maps back to the reference fields the verifier reads.
-// The reference protocol itself needs no profile (the driver's built-in fast path); a profile file
-// is JSON:
+// A vendor profile (DESIGN §5, issue 4 item 3): how the reference requests — issuance, updates
+// and events — map onto a vendor's API, and how the vendor's answers map back to the reference
+// fields the verifier reads. The reference protocol itself needs no profile (the driver's built-in
+// fast path). A profile file is JSON:
 //
-//   {"name": "…",
+//   {"name": "…", "description": "…",
 //    "issue": {
 //      "method": "POST", "path": "/api/v3/…", "headers": {"X-Tenant": "…"},
 //      "body": { …any JSON; a string "{{field}}" is replaced by the field's typed value, and
@@ -14,15 +14,52 @@
 //      "response": {"application_number": "/json/pointer", "certificate": "/json/pointer",
 //                   "digest": "/json/pointer"},
 //      "rename": {"氏名": "name", …}   // keys renamed anywhere inside the certificate
+//    },
+//    "update": {                        // POST /v1/residents/{resident_id}/changes
+//      "method": "POST", "path": "/api/…/{{resident_id}}/…", "headers": {…},
+//      "body": {"…": "{{change_id}}", "…": "{{kind}}", "…": "{{fields}}"},
+//      "values": {"kind": {"move": "…", …}},
+//      "field_names": {"address": "…", …},  // top-level keys of `fields`, reference → vendor
+//      "status": {"ok": [200], "retry": [409], "refused": [400, 404]},
+//      "response": {"version": "/json/pointer"}  // optional: the version the server produced
+//    },
+//    "reflection_batch": {              // POST /v1/reflection/batch
+//      "method", "path", "headers", "body": {"…": "{{batch_id}}", "…": "{{changes}}"},
+//      "change": { …one element of {{changes}}, with the placeholders of `update`… },
+//      "values", "field_names", "status",
+//      "response": {"versions": "/pointer to an array in request order",
+//                   "version": "/pointer inside each element (absent: the element itself)"}
+//    },
+//    "maintenance": {                   // POST /v1/admin/maintenance
+//      "method", "path", "headers": {"X-Admin": "{{admin_token}}"},
+//      "body": {"…": "{{duration_ms}}"}, "status": {…}
 //    }}
 //
-// Fields: application_number, channel, certificate_type, card_serial, resident_id, scope,
-// household (bool), honseki, zokugara, mynumber (bools). Updates and events still use the
-// reference paths (see the report: profile mapping for them is not done yet).
+// Placeholders, in bodies, paths and header values (a typo fails at load, not mid-run):
+//   issue: application_number, channel, certificate_type, card_serial, resident_id, scope,
+//          household (bool), honseki, zokugara, mynumber (bools);
+//   update and a batch's change: resident_id, change_id, version (the version the change produces
+//          if it succeeds), kind, fields (the reference fields object, keys renamed);
+//   reflection_batch body: batch_id, changes (array of filled `change`), size;
+//   maintenance: duration_ms, admin_token.
+// `values` tables map reference values to the vendor's; the issue answer's certificate `type` is
+// mapped back through `values.certificate_type`. In paths, substituted text is percent-encoded.
+//
+// Outcomes, so that the history means what docs/history.md says whatever the vendor:
+//   issue: a status in ok → "ok", retry → "retry", refused → "refused", any other → "error".
+//   update / batch: ok → "ok" (acknowledged); retry or refused → "failed" (the server said no:
+//          the version is aborted); any other status → "unknown" with an `error` naming the status
+//          (the profile cannot say whether it was applied, so the driver retires the resident).
+//   maintenance: ok / retry / refused / error, recorded on the event.
+// A status listed in two classes is a load error. `update`, `reflection_batch` and `maintenance`
+// are optional: without one, that request is sent in the reference shape (a vendor that speaks
+// the reference protocol for it).
 // Immutable after loading; safe to share between worker threads.
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,36 +85,82 @@ struct issue_fields {
   bool mynumber = false;
 };
 
+// One reference change (docs/protocol.md), for an update or one element of a reflection batch.
+struct change_fields {
+  std::string resident_id;
+  std::uint64_t change_id = 0;
+  std::uint32_t version = 0;  // the version the change produces if it succeeds
+  std::string kind;           // reference value (move, name, seal, household, tax)
+  nlohmann::json fields;      // reference field names
+};
+
 struct mapped_answer {
   std::string outcome;  // ok, retry, refused, error
   nlohmann::json body;  // ok: {"application_number", "certificate", "digest"} in reference shape
   std::string error;    // when the answer could not be mapped
 };
 
+struct mapped_change_answer {
+  std::string outcome;  // ok, failed, unknown (docs/history.md)
+  // ok: the version each change produced, in request order, where the answer says it.
+  std::vector<std::optional<std::uint32_t>> versions;
+  nlohmann::json body;  // not ok: the vendor's answer (parsed, or its text)
+  std::string error;    // unknown because of an unmapped status: says so
+};
+
 class vendor_profile {
  public:
+  using request = boost::beast::http::request<boost::beast::http::string_body>;
+
   // Loads and checks a profile; errors name the file and the JSON path.
   static result<vendor_profile> load(const std::filesystem::path& path);
   static result<vendor_profile> parse(const nlohmann::json& document, const std::string& source);
 
   const std::string& name() const { return name_; }
-  boost::beast::http::request<boost::beast::http::string_body> issue_request(
-      const issue_fields& fields) const;
+
+  request issue_request(const issue_fields& fields) const;
   mapped_answer map_issue_answer(unsigned status, const std::string& body) const;
 
+  // Whether the profile maps these requests (otherwise they go in the reference shape).
+  bool maps_updates() const { return update_.has_value(); }
+  bool maps_reflection_batches() const { return batch_.has_value(); }
+  bool maps_maintenance() const { return maintenance_.has_value(); }
+
+  // Only when the matching maps_…() is true.
+  request update_request(const change_fields& change) const;
+  mapped_change_answer map_update_answer(unsigned status, const std::string& body) const;
+  request batch_request(const std::string& batch_id,
+                        const std::vector<change_fields>& changes) const;
+  mapped_change_answer map_batch_answer(unsigned status, const std::string& body,
+                                        std::size_t changes) const;
+  request maintenance_request(std::uint32_t duration_ms, const std::string& admin_token) const;
+  std::string map_maintenance_status(unsigned status) const;  // ok, retry, refused, error
+
+  // One mapped request kind; public only so that the implementation's helpers can name it.
+  struct operation {
+    std::string section;  // "/update", … (for messages)
+    std::string method = "POST";
+    std::string path;
+    std::map<std::string, std::string> headers;
+    nlohmann::json body;
+    nlohmann::json change;  // reflection_batch: the template of one element of {{changes}}
+    std::map<std::string, std::map<std::string, std::string>> values;
+    std::map<std::string, std::string> field_names;
+    std::set<unsigned> ok, retry, refused;
+    std::map<std::string, std::string> response;  // reference name → JSON pointer
+  };
+
  private:
-  nlohmann::json fill(const nlohmann::json& node, const issue_fields& f) const;
   nlohmann::json rename(const nlohmann::json& node) const;
+  mapped_change_answer classify_change(const operation& op, unsigned status,
+                                       const std::string& body) const;
 
   std::string name_;
-  std::string method_ = "POST";
-  std::string path_;
-  std::map<std::string, std::string> headers_;
-  nlohmann::json body_;
-  std::map<std::string, std::map<std::string, std::string>> values_;
-  std::set<unsigned> ok_, retry_, refused_;
-  std::string ptr_application_number_, ptr_certificate_, ptr_digest_;
+  operation issue_;
   std::map<std::string, std::string> rename_;
+  std::optional<operation> update_;
+  std::optional<operation> batch_;
+  std::optional<operation> maintenance_;
 };
 
 }  // namespace kofu::driver
