@@ -13,7 +13,7 @@ namespace kofu::mock {
 struct http_reply {
   unsigned status = 200;
   std::string body;
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json";  // a string literal (static storage)
 };
 
 // `{"error": code, "detail": detail}` with the given status (docs/protocol.md).

@@ -14,153 +14,36 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "certificate_writer.hpp"
+#include "issue_request.hpp"
 #include "race_window.hpp"
-#include "sha256.hpp"
 
 namespace kofu::mock {
 
 namespace asio = boost::asio;
 using namespace boost::asio::experimental::awaitable_operators;
-using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, layout_templates::kTypes> kTypes = {
-    "juminhyo", "juminhyo_kisai", "inkan", "koseki_zenbu", "koseki_kojin", "koseki_fuhyo", "kazei"};
-
-enum type_index : std::size_t {
-  kJuminhyo,
-  kJuminhyoKisai,
-  kInkan,
-  kKosekiZenbu,
-  kKosekiKojin,
-  kKosekiFuhyo,
-  kKazei
-};
-
-struct issue_request {
-  std::string application_number;
-  std::string channel;
-  std::size_t type = kJuminhyo;
-  std::string card_serial;
-  bool household = false;
-  print_columns columns;
-};
-
-http_reply bad_request(std::string_view code, std::string detail) {
-  return json_error(400, code, detail);
-}
-
-std::variant<issue_request, http_reply> parse_issue_request(std::string_view body) {
-  auto j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return bad_request("malformed_json", "the body is not valid UTF-8 JSON");
-  if (!j.is_object()) return bad_request("invalid_type", "the body must be a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const auto& k = it.key();
-    if (k != "application_number" && k != "channel" && k != "certificate_type" && k != "subject" &&
-        k != "options") {
-      return bad_request("unknown_field", fmt::format("field '{}': unknown field", k));
-    }
-  }
-  const auto string_field = [&](const json& obj, const char* key,
-                                const std::string& path) -> std::variant<std::string, http_reply> {
-    auto it = obj.find(key);
-    if (it == obj.end())
-      return bad_request("missing_field", fmt::format("field '{}': missing", path));
-    if (!it->is_string()) {
-      return bad_request("invalid_type", fmt::format("field '{}': must be a string", path));
-    }
-    const auto& s = it->get_ref<const std::string&>();
-    if (s.empty() || s.size() > 128) {
-      return bad_request("invalid_value", fmt::format("field '{}': must be 1 to 128 bytes", path));
-    }
-    return s;
+// "YYYY-MM-DDTHH:MM:SS.mmmZ" for now, in a buffer of the calling thread (valid until its next
+// call). The part up to the second is formatted once per second and thread.
+std::string_view utc_now_iso() {
+  struct stamp_cache {
+    std::chrono::system_clock::time_point second{std::chrono::system_clock::time_point::min()};
+    std::string text;
   };
-  issue_request req;
-  {
-    auto v = string_field(j, "application_number", "application_number");
-    if (auto* e = std::get_if<http_reply>(&v)) return *e;
-    req.application_number = std::get<std::string>(v);
-  }
-  {
-    auto v = string_field(j, "channel", "channel");
-    if (auto* e = std::get_if<http_reply>(&v)) return *e;
-    req.channel = std::get<std::string>(v);
-    if (req.channel != "konbini" && req.channel != "window" && req.channel != "kiosk") {
-      return bad_request(
-          "invalid_value",
-          fmt::format("field 'channel': unknown channel '{}' (konbini, window, kiosk)",
-                      req.channel));
-    }
-  }
-  {
-    auto v = string_field(j, "certificate_type", "certificate_type");
-    if (auto* e = std::get_if<http_reply>(&v)) return *e;
-    const auto& type = std::get<std::string>(v);
-    auto found = std::find(kTypes.begin(), kTypes.end(), type);
-    if (found == kTypes.end()) {
-      return bad_request("invalid_value",
-                         fmt::format("field 'certificate_type': unknown type '{}'", type));
-    }
-    req.type = static_cast<std::size_t>(found - kTypes.begin());
-  }
-  {
-    auto subject = j.find("subject");
-    if (subject == j.end()) return bad_request("missing_field", "field 'subject': missing");
-    if (!subject->is_object()) {
-      return bad_request("invalid_type", "field 'subject': must be an object");
-    }
-    for (auto it = subject->begin(); it != subject->end(); ++it) {
-      if (it.key() != "card_serial") {
-        return bad_request("unknown_field",
-                           fmt::format("field 'subject.{}': unknown field", it.key()));
-      }
-    }
-    auto v = string_field(*subject, "card_serial", "subject.card_serial");
-    if (auto* e = std::get_if<http_reply>(&v)) return *e;
-    req.card_serial = std::get<std::string>(v);
-  }
-  if (auto options = j.find("options"); options != j.end()) {
-    if (!options->is_object()) {
-      return bad_request("invalid_type", "field 'options': must be an object");
-    }
-    for (auto it = options->begin(); it != options->end(); ++it) {
-      const auto& k = it.key();
-      const auto path = fmt::format("options.{}", k);
-      if (k == "scope") {
-        if (!it->is_string()) {
-          return bad_request("invalid_type", fmt::format("field '{}': must be a string", path));
-        }
-        const auto& scope = it->get_ref<const std::string&>();
-        if (scope != "individual" && scope != "household") {
-          return bad_request("invalid_value",
-                             fmt::format("field '{}': must be 'individual' or 'household'", path));
-        }
-        req.household = scope == "household";
-      } else if (k == "honseki" || k == "zokugara" || k == "mynumber") {
-        if (!it->is_boolean()) {
-          return bad_request("invalid_type", fmt::format("field '{}': must be a boolean", path));
-        }
-        const bool on = it->get<bool>();
-        if (k == "honseki") req.columns.honseki = on;
-        if (k == "zokugara") req.columns.zokugara = on;
-        if (k == "mynumber") req.columns.mynumber = on;
-      } else {
-        return bad_request("unknown_field", fmt::format("field '{}': unknown field", path));
-      }
-    }
-  }
-  // Optional columns exist only on the 住民票の写し.
-  if (req.type != kJuminhyo) req.columns = {};
-  return req;
-}
-
-std::string utc_now_iso() {
+  thread_local stamp_cache cache;
   const auto now = std::chrono::system_clock::now();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
   const auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(seconds)), ms.count() % 1000);
+  if (seconds != cache.second) {
+    cache.second = seconds;
+    cache.text = fmt::format("{:%Y-%m-%dT%H:%M:%S}",
+                             fmt::gmtime(std::chrono::system_clock::to_time_t(seconds)));
+  }
+  cache.text.resize(19);
+  fmt::format_to(std::back_inserter(cache.text), ".{:03}Z", ms.count() % 1000);
+  return cache.text;
 }
 
 http_reply retry(std::string_view detail) { return json_error(409, "data_changed_retry", detail); }
@@ -230,7 +113,7 @@ asio::awaitable<http_reply> issuance_pipeline::issue(std::string_view body) {
   auto slot = ctx_.gateway.acquire(req.channel);
   if (!slot) co_return json_error(503, "busy", "too many requests in flight on this channel");
   ctx_.gateway.store(req.channel, *slot, *authenticated);
-  co_await race_window_pause(ctx_.race_window);
+  if (ctx_.race_window.count() > 0) co_await race_window_pause(ctx_.race_window);
   const auto subject_id = ctx_.gateway.load(req.channel, *slot);
   ctx_.gateway.release(req.channel, *slot);
 
@@ -280,7 +163,7 @@ asio::awaitable<http_reply> issuance_pipeline::issue(std::string_view body) {
                                        subject->resident_id, seal_status));
     }
   }
-  co_await race_window_pause(ctx_.race_window);
+  if (ctx_.race_window.count() > 0) co_await race_window_pause(ctx_.race_window);
 
   // ---- 3. rendering ----
   // Print details are read again as of now; their version must be the snapshot's.
@@ -302,82 +185,29 @@ asio::awaitable<http_reply> issuance_pipeline::issue(std::string_view body) {
     details.push_back(std::move(d));
   }
   layout_guard layout(ctx_.layouts, req.type, req.columns);
-  co_await race_window_pause(ctx_.race_window);
+  if (ctx_.race_window.count() > 0) co_await race_window_pause(ctx_.race_window);
   const auto columns = ctx_.layouts.columns(req.type, req.columns);
 
-  json certificate = json::object();
-  certificate["type"] = kTypes[req.type];
-  certificate["subject"] = {{"resident_id", subject->resident_id},
-                            {"card_serial", subject->card_serial}};
-  certificate["source_version"] = subject->version;
-  json printed_persons = json::array();
-  for (std::size_t i = 0; i < persons.size(); ++i) {
-    const auto& id = *persons[i];
-    const auto& d = *details[i];
-    json person = {{"resident_id", id.resident_id},
-                   {"source_version", id.version},
-                   {"page", req.type == kKosekiZenbu ? i / 2 + 1 : 1},
-                   {"name", id.name},
-                   {"birth_date", id.birth_date},
-                   {"sex", id.sex}};
-    switch (req.type) {
-      case kJuminhyo: {
-        person["address"] = d.address;
-        person["moved_in_date"] = d.moved_in_date;
-        auto members = ctx_.residents.household_members(d.household_id);
-        person["household_head"] = !members.empty() && members.front()->relationship == "世帯主"
-                                       ? members.front()->full_name_kanji()
-                                       : std::string();
-        if (columns.zokugara) person["relationship"] = id.relationship;
-        if (columns.honseki) {
-          person["honseki"] = id.honseki;
-          person["hittousha"] = id.hittousha;
-        }
-        if (columns.mynumber) person["mynumber"] = id.mynumber;
-        break;
-      }
-      case kJuminhyoKisai:
-      case kKosekiFuhyo:
-        person["address"] = d.address;
-        person["moved_in_date"] = d.moved_in_date;
-        break;
-      case kInkan:
-      case kKazei:
-        person["address"] = d.address;
-        break;
-      default:
-        break;
-    }
-    if (req.type == kKosekiZenbu || req.type == kKosekiKojin) {
-      person["koseki_relationship"] = id.koseki_relationship;
-    }
-    printed_persons.push_back(std::move(person));
-  }
-  certificate["persons"] = std::move(printed_persons);
-  if (req.type == kInkan) {
-    const auto& seal = details.front()->seal;
-    if (seal.is_null()) co_return retry("the seal was removed during issuance");
-    certificate["seal"] = {{"registration_number", seal.at("registration_number")},
-                           {"image_png_base64", seal.at("image_png_base64")},
-                           {"image_sha256", seal.at("image_sha256")}};
-  }
-  if (req.type == kKazei) certificate["tax"] = details.front()->tax;
-  if (req.type == kKosekiZenbu || req.type == kKosekiKojin || req.type == kKosekiFuhyo) {
-    const auto& head = *persons.front();
-    certificate["koseki"] = {
-        {"koseki_id", koseki_id}, {"honseki", head.honseki}, {"hittousha", head.hittousha}};
+  if (req.type == kInkan && details.front()->seal.is_null()) {
+    co_return retry("the seal was removed during issuance");
   }
 
   // ---- 4. sealing: serial, time, digest over the canonical form ----
   const auto sequence = ctx_.certificate_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
-  certificate["serial"] = fmt::format("C-{}-{:012}", ctx_.options.instance, sequence);
-  certificate["issued_at"] = utc_now_iso();
-  // nlohmann::json keeps object keys in a std::map (sorted by byte), prints no whitespace and
-  // escapes exactly as RFC 8785 needs for ASCII keys and integer numbers (docs/protocol.md).
-  const auto canonical = certificate.dump(-1, ' ', false, json::error_handler_t::replace);
-  const auto digest = sha256_hex(app + "\n" + canonical);
-  std::string answer = fmt::format(R"({{"application_number":{},"certificate":{},"digest":"{}"}})",
-                                   json(app).dump(), canonical, digest);
+  char serial[48];
+  const auto serial_end =
+      fmt::format_to_n(serial, sizeof serial, "C-{}-{:012}", ctx_.options.instance, sequence).out;
+  const certificate_content content{
+      .type = req.type,
+      .subject = subject.get(),
+      .persons = persons,
+      .details = details,
+      .columns = columns,
+      .koseki_id = koseki_id,
+      .serial = std::string_view(serial, static_cast<std::size_t>(serial_end - serial)),
+      .issued_at = utc_now_iso(),
+  };
+  std::string answer = write_answer(app, content, ctx_.residents);
 
   // ---- 5. printing ----
   std::string print_data;
@@ -392,7 +222,8 @@ asio::awaitable<http_reply> issuance_pipeline::issue(std::string_view body) {
         ctx_.spool.release_slot(print_slot);
         co_return json_error(500, "spool_failed", "cannot write the print file");
       }
-      co_await race_window_pause(ctx_.race_window);  // hand-off to the printer
+      // hand-off to the printer
+      if (ctx_.race_window.count() > 0) co_await race_window_pause(ctx_.race_window);
     } else {
       ctx_.spool.fill_slot(print_slot, std::move(answer));
     }

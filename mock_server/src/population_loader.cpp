@@ -29,11 +29,6 @@ constexpr std::array<std::string_view, 13> kStringKeys = {
 
 }  // namespace
 
-std::string resident_record::full_name_kanji() const {
-  return name.at("family_kanji").get<std::string>() + " " +
-         name.at("given_kanji").get<std::string>();
-}
-
 std::string validate_record_json(const nlohmann::json& j) {
   if (!j.is_object()) return "record must be a JSON object";
   for (auto it = j.begin(); it != j.end(); ++it) {

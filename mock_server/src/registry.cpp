@@ -105,6 +105,7 @@ registry::registry(std::vector<resident_record> records) {
     koseki_[r.koseki_id].push_back(r.resident_id);
     card_index_[r.card_serial] = r.resident_id;
     rows_by_address_.emplace_back(r.address.at("token").get<std::string>(), r.resident_id);
+    r.refresh_printed_forms();
     auto id = r.resident_id;
     records_.emplace(std::move(id), std::make_shared<const resident_record>(std::move(r)));
   }
@@ -136,7 +137,7 @@ std::int64_t registry::current_version(const std::string& resident_id) const {
   return it == records_.end() ? 0 : it->second->version;
 }
 
-std::optional<std::string> registry::resident_for_card(const std::string& card_serial) const {
+std::optional<std::string> registry::resident_for_card(std::string_view card_serial) const {
   std::shared_lock lock(mutex_);
   auto it = card_index_.find(card_serial);
   if (it == card_index_.end()) return std::nullopt;
@@ -157,6 +158,17 @@ std::vector<resident_snapshot> registry::household_members(const std::string& ho
   std::stable_partition(out.begin(), out.end(),
                         [](const auto& r) { return r->relationship == "世帯主"; });
   return out;
+}
+
+resident_snapshot registry::household_head(const std::string& household_id) const {
+  std::shared_lock lock(mutex_);
+  auto it = households_.find(household_id);
+  if (it == households_.end()) return nullptr;
+  for (const auto& id : it->second) {
+    const auto& r = records_.at(id);
+    if (r->active() && r->relationship == "世帯主") return r;
+  }
+  return nullptr;
 }
 
 std::vector<resident_snapshot> registry::koseki_members(const std::string& koseki_id) const {
@@ -194,6 +206,7 @@ void registry::set_field(resident_record& r, const std::string& key, const nlohm
     r.relationship = value.get<std::string>();
   else if (key == "tax")
     r.tax = value;
+  if (key == "name" || key == "address") r.refresh_printed_forms();
 }
 
 void registry::publish_locked(resident_snapshot next) {
@@ -264,7 +277,7 @@ std::int64_t registry::publish_version(const std::string& resident_id, std::int6
 
 void registry::rebuild_card_index() {
   std::lock_guard lock(mutex_);
-  std::unordered_map<std::string, std::string> fresh;
+  decltype(card_index_) fresh;
   fresh.reserve(records_.size());
   for (const auto& [id, r] : records_) fresh.emplace(r->card_serial, id);
   card_index_ = std::move(fresh);

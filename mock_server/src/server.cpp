@@ -12,7 +12,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -25,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "connection_deadline.hpp"
 #include "issuance_pipeline.hpp"
 #include "kofu/mock/population_loader.hpp"
 #include "reflection_service.hpp"
@@ -38,7 +38,6 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using nlohmann::json;
-using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -230,6 +229,16 @@ asio::awaitable<void> server::impl::listen() {
 
 template <class Stream>
 asio::awaitable<void> server::impl::serve(Stream& stream) {
+  // Deadlines come from one timer per connection (connection_deadline), not from the stream's
+  // expiry, which would re-arm a timer for every operation.
+  auto& socket = beast::get_lowest_layer(stream);
+  socket.expires_never();
+  const auto executor = co_await asio::this_coro::executor;
+  const auto deadline = std::make_shared<connection_deadline>(executor, socket);
+  struct closer {
+    connection_deadline& deadline;
+    ~closer() { deadline.close(); }
+  } const close_deadline{*deadline};
   beast::flat_buffer buffer;
   const auto send = [&](http_reply reply, unsigned version,
                         bool keep_alive) -> asio::awaitable<boost::system::error_code> {
@@ -239,8 +248,9 @@ asio::awaitable<void> server::impl::serve(Stream& stream) {
     res.keep_alive(keep_alive);
     res.body() = std::move(reply.body);
     res.prepare_payload();
-    beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
+    deadline->start(options_.read_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
+    deadline->finish();
     co_return ec;
   };
   for (;;) {
@@ -248,19 +258,11 @@ asio::awaitable<void> server::impl::serve(Stream& stream) {
     parser.body_limit(options_.body_limit);
     parser.header_limit(options_.header_limit);
     // One deadline for reading the whole request: a slow client cannot hold a connection longer
-    // than this. A timer of our own, not tcp_stream's expiry (which closes the socket), so that
-    // the client can still be told 408.
-    beast::get_lowest_layer(stream).expires_never();
-    asio::steady_timer read_deadline(co_await asio::this_coro::executor, options_.read_timeout);
-    auto read_op = http::async_read(stream, buffer, parser, use_tuple);
-    auto deadline_op = read_deadline.async_wait(use_tuple);
-    auto raced = co_await (std::move(read_op) || std::move(deadline_op));
-    boost::system::error_code ec;
-    if (raced.index() == 0) {
-      ec = std::get<0>(std::get<0>(raced));
-    } else {
-      ec = beast::error::timeout;
-    }
+    // than this.
+    deadline->start(options_.read_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    deadline->finish();
+    if (ec == asio::error::operation_aborted && deadline->timed_out()) ec = beast::error::timeout;
     if (ec) {
       // end_of_stream: the client closed between requests, the normal end of keep-alive.
       if (ec == http::error::end_of_stream) co_return;

@@ -1,9 +1,16 @@
 // End-to-end tests of the HTTP server: service endpoints, bad input, shutdown.
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <gtest/gtest.h>
 
 #include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 
 #include "mock_fixture.hpp"
 #include "test_support.hpp"
@@ -162,6 +169,41 @@ TEST_F(ServerTest, SlowClientGetsRequestTimeout) {
   EXPECT_NE(raw.find("408"), std::string::npos) << raw;
   EXPECT_NE(raw.find("request_timeout"), std::string::npos) << raw;
   EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+TEST_F(ServerTest, KeepAliveOutlivesOneReadTimeoutAndIdleConnectionIsClosed) {
+  // The read deadline (700 ms here) bounds each request, not the connection: requests every
+  // 300 ms keep one connection serving for well over 700 ms. Once it idles, the server closes it
+  // without an answer.
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  const timeval bound{5, 0};  // no read of this test blocks longer
+  ASSERT_EQ(::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound), 0);
+  beast::flat_buffer buffer;
+  for (int i = 0; i < 6; ++i) {
+    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+    req.set(http::field::host, "127.0.0.1");
+    boost::system::error_code ec;
+    http::write(socket, req, ec);
+    ASSERT_FALSE(ec) << "request " << i << ": " << ec.message();
+    http::response<http::string_body> res;
+    http::read(socket, buffer, res, ec);
+    ASSERT_FALSE(ec) << "request " << i << ": " << ec.message();
+    EXPECT_EQ(res.result_int(), 200u);
+    EXPECT_TRUE(res.keep_alive());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  const auto idle_since = std::chrono::steady_clock::now();
+  char byte = 0;
+  boost::system::error_code ec;
+  const auto n = socket.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(ec, asio::error::eof) << ec.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - idle_since, std::chrono::seconds(3));
 }
 
 TEST_F(ServerTest, GarbageIsBadRequest) {

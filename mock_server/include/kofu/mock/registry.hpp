@@ -12,6 +12,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -60,9 +61,12 @@ class registry {
   // Current version, or 0 for an unknown id.
   std::int64_t current_version(const std::string& resident_id) const;
   // card_serial → resident_id through the (correct) card index.
-  std::optional<std::string> resident_for_card(const std::string& card_serial) const;
+  std::optional<std::string> resident_for_card(std::string_view card_serial) const;
   // Active members of a household: the 世帯主 first, then in record order.
   std::vector<resident_snapshot> household_members(const std::string& household_id) const;
+  // The household's first active member (record order) whose 続柄 is 世帯主, or nullptr: the one
+  // household_members() puts first when there is one, without building the list.
+  resident_snapshot household_head(const std::string& household_id) const;
   // Every member of a 戸籍, in record order.
   std::vector<resident_snapshot> koseki_members(const std::string& koseki_id) const;
 
@@ -91,6 +95,11 @@ class registry {
   std::optional<std::string> resident_at_row(std::size_t row) const;
 
  private:
+  // Lets the card index be searched with a string_view (no key copy per request).
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   using row_key = std::pair<std::string, std::string>;  // (address token, resident_id)
 
   // Publishes `next` in place of the current record; fixes households and rows. Caller holds
@@ -102,7 +111,7 @@ class registry {
   mutable std::shared_mutex mutex_;
   // State below is protected by mutex_.
   std::unordered_map<std::string, resident_snapshot> records_;
-  std::unordered_map<std::string, std::string> card_index_;
+  std::unordered_map<std::string, std::string, string_hash, std::equal_to<>> card_index_;
   std::unordered_map<std::string, std::vector<std::string>> households_;  // ids, record order
   std::unordered_map<std::string, std::vector<std::string>> koseki_;      // ids, record order
   std::vector<row_key> rows_by_address_;  // sorted: the address-ordered table

@@ -35,9 +35,22 @@ struct resident_record {
   std::size_t file_index = 0;       // position in the population file (record order)
   std::int64_t last_change_id = 0;  // highest change_id accepted for this resident
 
+  // What every certificate prints of the JSON fields above, as canonical JSON text (derived data,
+  // so that issuance copies text instead of walking the documents). refresh_printed_forms()
+  // rewrites it from the fields; the registry calls it for every record it holds and after every
+  // field it changes. Empty strings mean "not derived": the certificate writer then prints from
+  // the fields themselves.
+  struct printed_forms {
+    std::string name;             // the `name` object
+    std::string address;          // the `address` object
+    std::string full_name_kanji;  // full_name_kanji() as a JSON string (the 世帯主 column)
+  };
+  printed_forms printed;
+
   bool active() const { return status == "active"; }
   // 氏名 as "family given" in kanji (how 世帯主 and 筆頭者 are printed).
   std::string full_name_kanji() const;
+  void refresh_printed_forms();
 };
 
 using resident_snapshot = std::shared_ptr<const resident_record>;
