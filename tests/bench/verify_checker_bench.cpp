@@ -3,8 +3,15 @@
 //
 //   BM_CheckDecoded      events with answers already decoded (the in-memory history the driver
 //                        hands over online, or a replay after decoding): model + checks only
-//   BM_ReplayText        history lines in memory: JSON parse + decode + digest + check
+//   BM_ReplayText        history lines in memory: parse + decode + digest + check, as `kofu verify`
+//                        does (strict reader, nlohmann only for other lines); /1 with the
+//                        digest check (the default), /0 without (no SHA-256 of the certificate)
+//   BM_ReplayTextDom     the same lines through nlohmann's DOM (the reference reader)
+//   BM_StrictLine        parse_history_line on one complete line (strict reader, decode, digest)
 //   BM_ParseLine         nlohmann DOM parse of one complete line
+//   BM_DigestOnly        SHA-256 of one certificate's canonical text (the digest check's floor)
+//   BM_DecodeAnswerText  decode_answer_text on one canonical body (strict reader); /1 with the
+//                        digest, /0 without
 //   BM_DecodeAnswer      decode_answer on a parsed body (includes the canonical JSON + SHA-256)
 //   BM_SaxSkimLine       nlohmann SAX pass over one line without building a DOM (lower bound
 //                        for any nlohmann-based parse)
@@ -16,6 +23,7 @@
 #include <map>
 #include <random>
 
+#include "kofu/common/sha256.hpp"
 #include "kofu/population/generator.hpp"
 #include "kofu/verify/canonical_json.hpp"
 #include "kofu/verify/checker.hpp"
@@ -204,19 +212,25 @@ void BM_CheckDecoded(benchmark::State& state) {
 }
 BENCHMARK(BM_CheckDecoded)->Arg(200000)->Unit(benchmark::kMillisecond);
 
-void BM_ReplayText(benchmark::State& state) {
+void replay_text(benchmark::State& state, bool dom) {
   const auto& h = history(static_cast<std::size_t>(state.range(0)));
   std::vector<std::string> lines;
   for (const auto& e : h.events) lines.push_back(e.dump());
+  checker_options o;
+  o.check_digest = state.range(1) != 0;
+  const parse_options po{o.keep_answers, o.check_digest};
   for (auto _ : state) {
     state.PauseTiming();
-    auto c = std::make_unique<checker>(resident_model(h.pop), checker_options{});
+    auto c = std::make_unique<checker>(resident_model(h.pop), o);
     state.ResumeTiming();
     for (const auto& l : lines) {
-      if (!feed_history_line(*c, l, "bench")) {
+      auto ev = dom ? parse_history_event(json::parse(l), "bench", po)
+                    : parse_history_line(l, "bench", po);
+      if (!ev) {
         state.SkipWithError("bad line");
         break;
       }
+      c->on_event(std::move(*ev));
     }
     c->finish();
     if (!c->findings().empty()) {
@@ -230,7 +244,12 @@ void BM_ReplayText(benchmark::State& state) {
   state.counters["answered_per_s"] = benchmark::Counter(
       static_cast<double>(h.answered), benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_ReplayText)->Arg(50000)->Unit(benchmark::kMillisecond);
+
+void BM_ReplayText(benchmark::State& state) { replay_text(state, false); }
+BENCHMARK(BM_ReplayText)->Args({50000, 1})->Args({50000, 0})->Unit(benchmark::kMillisecond);
+
+void BM_ReplayTextDom(benchmark::State& state) { replay_text(state, true); }
+BENCHMARK(BM_ReplayTextDom)->Args({50000, 1})->Unit(benchmark::kMillisecond);
 
 const std::string& sample_line() {
   static const std::string line = [] {
@@ -249,6 +268,30 @@ void BM_ParseLine(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(line.size()));
 }
 BENCHMARK(BM_ParseLine);
+
+void BM_StrictLine(benchmark::State& state) {
+  const std::string& line = sample_line();
+  for (auto _ : state) benchmark::DoNotOptimize(parse_history_line(line, "bench"));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(line.size()));
+}
+BENCHMARK(BM_StrictLine);
+
+// The floor of the digest check: SHA-256 of one certificate's canonical text (kofu::sha256_hex).
+void BM_DigestOnly(benchmark::State& state) {
+  const json body = json::parse(sample_line())["body"];
+  const std::string text =
+      body["application_number"].get<std::string>() + "\n" + canonical_json(body["certificate"]);
+  for (auto _ : state) benchmark::DoNotOptimize(kofu::sha256_hex(text));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
+}
+BENCHMARK(BM_DigestOnly);
+
+void BM_DecodeAnswerText(benchmark::State& state) {
+  const std::string body = json::parse(sample_line())["body"].dump();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(decode_answer_text(body, false, state.range(0) != 0));
+}
+BENCHMARK(BM_DecodeAnswerText)->Arg(1)->Arg(0);
 
 void BM_DecodeAnswer(benchmark::State& state) {
   const json body = json::parse(sample_line())["body"];

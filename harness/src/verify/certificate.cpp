@@ -1,12 +1,14 @@
 #include "kofu/verify/certificate.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include <array>
 #include <utility>
 
 #include "kofu/common/sha256.hpp"
 #include "kofu/verify/canonical_json.hpp"
+#include "verify/strict_json.hpp"
 
 namespace kofu::verify {
 namespace {
@@ -204,6 +206,257 @@ decoded_answer decode_answer(const json& body, bool keep_body) {
     out.malformed = e.message;
   }
   return out;
+}
+
+using detail::for_each_member;
+using detail::strict_json_cursor;
+
+namespace {
+
+// SHA-256 of `application_number` "\n" `certificate` with the implementation fetched once and the
+// context reused (per thread): kofu::sha256 goes through EVP_Digest, which looks the
+// implementation up on every call, at about the cost of hashing a whole certificate.
+sha256_digest answer_sha256(std::string_view application_number, std::string_view certificate) {
+  struct context {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    context() = default;
+    context(const context&) = delete;
+    context& operator=(const context&) = delete;
+    ~context() {
+      EVP_MD_CTX_free(ctx);
+      EVP_MD_free(md);
+    }
+  };
+  thread_local context c;
+  sha256_digest out{};
+  unsigned int length = 0;
+  if (c.md == nullptr || c.ctx == nullptr || EVP_DigestInit_ex2(c.ctx, c.md, nullptr) != 1 ||
+      EVP_DigestUpdate(c.ctx, application_number.data(), application_number.size()) != 1 ||
+      EVP_DigestUpdate(c.ctx, "\n", 1) != 1 ||
+      EVP_DigestUpdate(c.ctx, certificate.data(), certificate.size()) != 1 ||
+      EVP_DigestFinal_ex(c.ctx, out.data(), &length) != 1) {
+    std::string text(application_number);
+    text.push_back('\n');
+    text.append(certificate);
+    return sha256(text);
+  }
+  return out;
+}
+
+}  // namespace
+
+// The strict reading behind decode_answer_text: succeeds only for text in the canonical subset
+// (strict_json.hpp) whose every member is one decode_answer reads the same way; otherwise it
+// returns false and the caller falls back to nlohmann. Each accepted shape is one that
+// decode_answer accepts too, so a MALFORMED answer is always decided by the reference path.
+// Members decode_answer ignores (issued_at, unknown keys of name, subject, seal, tax, koseki,
+// or of the answer itself) are skipped here too; unknown keys of a person are left to the
+// reference path, which reports them.
+namespace detail {
+
+bool decode_answer_strict(strict_json_cursor& c, bool compute_digest, decoded_answer& out) {
+  printed_certificate& cert = out.certificate;
+  std::string_view application_number;
+  std::string_view certificate_text;
+  bool have_app = false, have_digest = false, have_cert = false;
+  auto str = [&c](std::string& target) {
+    std::string_view v;
+    if (!c.string(v)) return false;
+    target.assign(v);
+    return true;
+  };
+  auto name_of = [&](population::person_name& n) {
+    bool f = false, g = false, fk = false, gk = false;
+    const bool ok = for_each_member(c, true, [&](std::string_view key) {
+      if (key == "family_kanji") return f = str(n.family_kanji);
+      if (key == "given_kanji") return g = str(n.given_kanji);
+      if (key == "family_kana") return fk = str(n.family_kana);
+      if (key == "given_kana") return gk = str(n.given_kana);
+      return c.skip_value(true);
+    });
+    return ok && f && g && fk && gk;
+  };
+  auto address_of = [&](population::address& a) {
+    int seen = 0;
+    const bool ok = for_each_member(c, true, [&](std::string_view key) {
+      std::string* target = key == "postal_code"  ? &a.postal_code
+                            : key == "prefecture" ? &a.prefecture
+                            : key == "city"       ? &a.city
+                            : key == "town"       ? &a.town
+                            : key == "banchi"     ? &a.banchi
+                            : key == "building"   ? &a.building
+                            : key == "token"      ? &a.token
+                                                  : nullptr;
+      if (target == nullptr) return c.skip_value(true);
+      ++seen;
+      return str(*target);
+    });
+    return ok && seen == 7;
+  };
+  auto person_of = [&](printed_person& p) {
+    bool have_id = false, have_version = false, have_name = false, have_birth = false,
+         have_sex = false;
+    const bool ok = for_each_member(c, true, [&](std::string_view key) {
+      auto opt = [&](std::optional<std::string>& target) {
+        target.emplace();
+        return str(*target);
+      };
+      if (key == "resident_id") return have_id = str(p.resident_id);
+      if (key == "source_version") return have_version = c.integer(p.source_version);
+      if (key == "page") return c.integer(p.page);
+      if (key == "name") return have_name = name_of(p.name);
+      if (key == "birth_date") return have_birth = str(p.birth_date);
+      if (key == "sex") return have_sex = str(p.sex);
+      if (key == "address") {
+        p.address.emplace();
+        return address_of(*p.address);
+      }
+      if (key == "moved_in_date") return opt(p.moved_in_date);
+      if (key == "household_head") return opt(p.household_head);
+      if (key == "relationship") return opt(p.relationship);
+      if (key == "honseki") return opt(p.honseki);
+      if (key == "hittousha") return opt(p.hittousha);
+      if (key == "mynumber") return opt(p.mynumber);
+      if (key == "koseki_relationship") return opt(p.koseki_relationship);
+      return c.fail();  // an unknown key: the reference path names it
+    });
+    return ok && have_id && !p.resident_id.empty() && have_version && p.source_version >= 0 &&
+           have_name && have_birth && have_sex;
+  };
+  auto certificate_of = [&] {
+    const char* const start = c.position();
+    bool have_type = false, have_serial = false, have_subject = false, have_version = false,
+         have_persons = false;
+    const bool ok = for_each_member(c, true, [&](std::string_view key) {
+      if (key == "type") return have_type = str(cert.type);
+      if (key == "serial") return have_serial = str(cert.serial);
+      if (key == "source_version") return have_version = c.integer(cert.source_version);
+      if (key == "subject") {
+        bool id = false, card = false;
+        have_subject = for_each_member(c, true, [&](std::string_view k) {
+          if (k == "resident_id") return id = str(cert.subject_resident_id);
+          if (k == "card_serial") return card = str(cert.subject_card_serial);
+          return c.skip_value(true);
+        });
+        return have_subject = have_subject && id && card;
+      }
+      if (key == "persons") {
+        if (!c.expect('[') || c.peek(']')) return c.fail();
+        do {
+          if (!person_of(cert.persons.emplace_back())) return c.fail();
+        } while (c.accept(','));
+        return have_persons = c.expect(']');
+      }
+      if (key == "seal") {
+        if (c.literal("null")) return true;
+        printed_seal& s = cert.seal.emplace();
+        bool reg = false, sha = false, image = false;
+        std::string_view png;
+        const bool seal_ok = for_each_member(c, true, [&](std::string_view k) {
+          if (k == "registration_number") return reg = str(s.registration_number);
+          if (k == "image_sha256") return sha = str(s.image_sha256);
+          if (k == "image_png_base64") return image = c.string(png);
+          return c.skip_value(true);
+        });
+        if (!seal_ok || !reg || !sha || !image) return c.fail();
+        if (const auto bytes = base64_decode(std::string(png))) {
+          s.image_sha256_computed = sha256_hex(*bytes);
+        }
+        return true;
+      }
+      if (key == "tax") {
+        if (c.literal("null")) return true;
+        population::tax_record& t = cert.tax.emplace();
+        std::int64_t year = 0;
+        int seen = 0;
+        const bool tax_ok = for_each_member(c, true, [&](std::string_view k) {
+          std::int64_t* target = k == "fiscal_year"       ? &year
+                                 : k == "income"          ? &t.income
+                                 : k == "taxable_income"  ? &t.taxable_income
+                                 : k == "municipal_tax"   ? &t.municipal_tax
+                                 : k == "prefectural_tax" ? &t.prefectural_tax
+                                                          : nullptr;
+          if (target == nullptr) return c.skip_value(true);
+          ++seen;
+          return c.integer(*target);
+        });
+        t.fiscal_year = static_cast<std::int32_t>(year);
+        return (tax_ok && seen == 5) || c.fail();
+      }
+      if (key == "koseki") {
+        if (c.literal("null")) return true;
+        printed_koseki& k = cert.koseki.emplace();
+        int seen = 0;
+        const bool koseki_ok = for_each_member(c, true, [&](std::string_view m) {
+          std::string* target = m == "koseki_id"   ? &k.koseki_id
+                                : m == "honseki"   ? &k.honseki
+                                : m == "hittousha" ? &k.hittousha
+                                                   : nullptr;
+          if (target == nullptr) return c.skip_value(true);
+          ++seen;
+          return str(*target);
+        });
+        return (koseki_ok && seen == 3) || c.fail();
+      }
+      return c.skip_value(true);  // issued_at, and members decode_answer does not read
+    });
+    if (!ok || !have_type || !have_serial || !have_subject || !have_version || !have_persons) {
+      return c.fail();
+    }
+    certificate_text = std::string_view(start, static_cast<std::size_t>(c.position() - start));
+    return true;
+  };
+  // The answer object itself need not be canonical: only the certificate is hashed.
+  const bool ok = for_each_member(c, false, [&](std::string_view key) {
+    if (key == "application_number") {
+      if (have_app) return c.fail();
+      have_app = c.string(application_number);
+      return have_app;
+    }
+    if (key == "digest") {
+      if (have_digest) return c.fail();
+      return have_digest = str(out.digest_printed);
+    }
+    if (key == "certificate") {
+      if (have_cert) return c.fail();
+      return have_cert = certificate_of();
+    }
+    return c.skip_value(false);
+  });
+  if (!ok || !have_app || !have_digest || !have_cert) return false;
+  cert.application_number.assign(application_number);
+  if (compute_digest) {
+    // Canonical text hashes as it stands: the bytes equal canonical_json of the parsed value.
+    out.digest_computed = to_hex(answer_sha256(application_number, certificate_text));
+    out.digest_valid = out.digest_computed == out.digest_printed;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+decoded_answer decode_answer_text(std::string_view body_json, bool keep_body, bool compute_digest) {
+  {
+    decoded_answer out;
+    strict_json_cursor c(body_json);
+    if (detail::valid_utf8(body_json) && detail::decode_answer_strict(c, compute_digest, out) &&
+        c.at_end()) {
+      if (keep_body) out.body_json.assign(body_json);
+      return out;
+    }
+  }
+  json body = json::parse(body_json, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded())
+    return malformed_answer("the answer is not JSON", std::string(body_json));
+  decoded_answer out = decode_answer(body, keep_body);
+  if (!compute_digest) out.digest_valid = true;
+  return out;
+}
+
+json decoded_answer::evidence() const {
+  if (!body.is_null() || body_json.empty()) return body;
+  return json::parse(body_json, nullptr, /*allow_exceptions=*/false);
 }
 
 decoded_answer malformed_answer(std::string reason, std::string body_text) {

@@ -291,7 +291,7 @@ finding request_checker::base(finding_kind kind) const {
   f.conn = inv_.conn;
   f.sent_ns = inv_.t;
   f.received_ns = done_.t;
-  if (c_.options_.keep_answers) f.answer = answer_.body;
+  if (c_.options_.keep_answers) f.answer = answer_.evidence();
   return f;
 }
 
@@ -302,10 +302,12 @@ void request_checker::check_document(const type_spec& spec) {
     add(finding_kind::wrong_document, {"certificate.type", c.type, inv_.certificate_type, ""});
   }
   if (!spec.known) return;
-  auto presence = [&](std::string path, bool printed, bool wanted) {
+  // The path is built only for a mismatch: this runs for every answer.
+  auto presence = [&](auto&& path, bool printed, bool wanted) {
     if (printed != wanted) {
       add(finding_kind::wrong_document,
-          {std::move(path), printed ? "printed" : "(absent)", wanted ? "printed" : "(absent)", ""});
+          {std::string(std::forward<decltype(path)>(path)), printed ? "printed" : "(absent)",
+           wanted ? "printed" : "(absent)", ""});
     }
   };
   presence("certificate.seal", c.seal.has_value(), spec.seal);
@@ -600,6 +602,19 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
            printed[n.family_kanji.size()] == ' ' &&
            printed.compare(n.family_kanji.size() + 1, std::string::npos, n.given_kanji) == 0;
   };
+  // Fastest path: the resident last seen as the head of that household (a member of it, so a
+  // match here is one the member loop below would find too).
+  for (std::uint32_t i = w.lo; i <= w.hi; ++i) {
+    const std::uint32_t m = m_.household_head_hint(tl[i].household_group);
+    if (m == resident_model::no_resident) continue;
+    const std::string& h = tl[i].record.household_id;
+    const auto& mtl = m_.timeline(m);
+    const version_window mw = window_of(m);
+    for (std::uint32_t j = mw.lo; j <= mw.hi; ++j) {
+      const resident& r = mtl[j].record;
+      if (r.household_id == h && r.relationship == "世帯主" && is_full_name(r.name)) return;
+    }
+  }
   // Fast path without allocation: the head of q's household at an allowed instant.
   for (std::uint32_t i = w.lo; i <= w.hi; ++i) {
     const std::string& h = tl[i].record.household_id;
@@ -746,11 +761,11 @@ std::vector<finding> request_checker::run() {
   }
   if (c_.options_.require_echo && c.application_number != inv_.application_number) {
     field_diff d{"application_number", c.application_number, inv_.application_number, ""};
-    if (const auto it = c_.tags_.find(fingerprint(c.application_number));
-        it != c_.tags_.end() && it->second.application_number == c.application_number) {
-      owner_request_ = it->second.id;
+    if (const auto* owner = c_.find_tag(fingerprint(c.application_number));
+        owner != nullptr && c_.application_number(*owner) == c.application_number) {
+      owner_request_ = owner->id;
       owner_application_ = c.application_number;
-      d.source = fmt::format("request {} for R{}", it->second.id, it->second.resident_id);
+      d.source = fmt::format("request {} for R{}", owner->id, c_.resident_id(*owner));
     }
     add(finding_kind::tag_mismatch, std::move(d));
   }
@@ -760,15 +775,14 @@ std::vector<finding> request_checker::run() {
   }
   // An application number answered twice: only possible when some answer echoed another
   // request's number, so the numbers within the tag horizon suffice.
-  if (const auto it = c_.tags_.find(fingerprint(c.application_number));
-      it != c_.tags_.end() && it->second.application_number == c.application_number) {
-    if (it->second.echoed_by != 0 && it->second.echoed_by != inv_.id) {
-      owner_request_ = it->second.echoed_by;
-      add(finding_kind::duplicate,
-          {"application_number", c.application_number, "answered once",
-           fmt::format("also answered to request {}", it->second.echoed_by)});
+  if (auto* owner = c_.find_tag(fingerprint(c.application_number));
+      owner != nullptr && c_.application_number(*owner) == c.application_number) {
+    if (owner->echoed_by != 0 && owner->echoed_by != inv_.id) {
+      owner_request_ = owner->echoed_by;
+      add(finding_kind::duplicate, {"application_number", c.application_number, "answered once",
+                                    fmt::format("also answered to request {}", owner->echoed_by)});
     } else {
-      it->second.echoed_by = inv_.id;
+      owner->echoed_by = inv_.id;
     }
   }
   const type_spec spec = spec_of(inv_.certificate_type, inv_.options);
@@ -901,9 +915,8 @@ std::vector<finding> request_checker::run() {
       const auto v = m_.find_resident(f.victim_resident);
       if (const auto* r = c_.find_overlapping(*v, inv_.t, done_.t)) {
         f.victim_request_id = r->id;
-        if (const auto tag = c_.tags_.find(r->tag);
-            tag != c_.tags_.end() && tag->second.id == r->id) {
-          f.victim_application_number = tag->second.application_number;
+        if (const auto* tag = c_.find_tag(r->tag); tag != nullptr && tag->id == r->id) {
+          f.victim_application_number = c_.application_number(*tag);
         }
       }
       if (f.kind == finding_kind::wrong_person) {
@@ -948,8 +961,50 @@ checker::checker(resident_model model, checker_options options)
   updates_in_flight_count_.assign(n, 0);
   recent_.resize(n);
   recent_next_.assign(n, 0);
-  requests_.reserve(1 << 14);
-  tags_.reserve(1 << 14);
+}
+
+void checker::on_event(history_event&& event) {
+  if (auto* invoke = std::get_if<issue_invoke>(&event)) return on_issue_invoke(std::move(*invoke));
+  if (auto* done = std::get_if<issue_complete>(&event)) return on_issue_complete(std::move(*done));
+  on_event(static_cast<const history_event&>(event));
+}
+
+void checker::on_issue_invoke(const issue_invoke& e) { invoke_impl(e); }
+void checker::on_issue_invoke(issue_invoke&& e) { invoke_impl(std::move(e)); }
+void checker::on_issue_complete(const issue_complete& e) { complete_impl(e); }
+void checker::on_issue_complete(issue_complete&& e) { complete_impl(std::move(e)); }
+
+std::string_view checker::application_number(const tag_owner& t) const {
+  if (t.length != 255) return {t.inline_number.data(), t.length};
+  const std::string* s = long_numbers_.find(t.seq);
+  return s == nullptr ? std::string_view() : std::string_view(*s);
+}
+
+std::string checker::resident_id(const tag_owner& t) const {
+  if (t.resident != no_resident) return model_.initial(t.resident).resident_id;
+  const std::string* s = unknown_residents_.find(t.seq);
+  return s == nullptr ? std::string() : *s;
+}
+
+checker::tag_owner* checker::find_tag(std::uint64_t fingerprint) {
+  const std::uint64_t* seq = tags_.find(fingerprint);
+  if (seq == nullptr) return nullptr;
+  return &tag_owners_[static_cast<std::size_t>(*seq - tags_expired_)];
+}
+
+checker::pending_check* checker::find_request(std::uint64_t id) {
+  const std::uint32_t* slot = requests_.find(id);
+  return slot == nullptr ? nullptr : &request_slots_[*slot];
+}
+
+void checker::erase_request(std::uint64_t id) {
+  const std::uint32_t* slot = requests_.find(id);
+  if (slot == nullptr) return;
+  pending_check& pc = request_slots_[*slot];
+  pc.complete.answer.reset();  // the answer can go now; the strings keep their capacity
+  pc.answered = false;
+  free_slots_.push_back(*slot);
+  requests_.erase(id);
 }
 
 void checker::on_event(const history_event& event) {
@@ -970,13 +1025,12 @@ void checker::on_event(const history_event& event) {
       event);
 }
 
-void checker::on_issue_invoke(const issue_invoke& e) {
+template <class E>
+void checker::invoke_impl(E&& e) {
   if (finished_) return;
   advance(e.t);
-  pending_check pc;
-  request_record& r = pc.request;
-  r.invoke = e;
   const std::uint64_t tag = fingerprint(e.application_number);
+  request_record r;
   r.resident = model_.find_resident(e.resident_id);
   ++exposure_.requests;
   ++total_invokes_;
@@ -998,22 +1052,61 @@ void checker::on_issue_invoke(const issue_invoke& e) {
     recent_next_[p] = static_cast<std::uint8_t>((recent_next_[p] + 1) % recent_per_resident);
     slot = recent_request{e.id, tag, e.t, time_max, e.worker, e.conn};
   }
-  tags_[tag] = tag_owner{e.id, e.resident_id, e.application_number, 0};
-  tag_expiry_.push_back({e.t, tag, e.id});
-  const auto [it, fresh] = requests_.emplace(e.id, std::move(pc));
-  (void)it;
-  if (!fresh) ++outcomes_.history_errors;
-}
-
-void checker::on_issue_complete(const issue_complete& e) {
-  if (finished_) return;
-  advance(e.t);
-  const auto it = requests_.find(e.id);
-  if (it == requests_.end() || it->second.answered) {
+  {
+    tag_owner& owner = tag_owners_.emplace_back();
+    owner.t = e.t;
+    owner.seq = tags_expired_ + tag_owners_.size() - 1;
+    owner.id = e.id;
+    if (r.resident) {
+      owner.resident = *r.resident;
+    } else {
+      unknown_residents_[owner.seq] = e.resident_id;
+    }
+    if (e.application_number.size() <= inline_number_size) {
+      owner.length = static_cast<std::uint8_t>(e.application_number.size());
+      std::copy(e.application_number.begin(), e.application_number.end(),
+                owner.inline_number.begin());
+    } else {
+      owner.length = 255;
+      long_numbers_[owner.seq] = e.application_number;
+    }
+    tags_[tag] = owner.seq;
+  }
+  bool fresh = false;
+  std::uint32_t& slot = requests_.emplace(e.id, fresh);
+  if (!fresh) {
     ++outcomes_.history_errors;
     return;
   }
-  request_record& r = it->second.request;
+  if (free_slots_.empty()) {
+    slot = static_cast<std::uint32_t>(request_slots_.size());
+    request_slots_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  // Assigned member by member so that a reused slot's strings keep their capacity.
+  pending_check& pc = request_slots_[slot];
+  pc.request.invoke = std::forward<E>(e);
+  pc.request.resident = r.resident;
+  pc.request.others_invoked_at_start = r.others_invoked_at_start;
+  pc.request.own_updates_at_start = r.own_updates_at_start;
+  pc.request.overlapped_other = r.overlapped_other;
+  pc.request.overlapped_update = r.overlapped_update;
+  pc.request.phase = r.phase;
+  pc.answered = false;
+}
+
+template <class E>
+void checker::complete_impl(E&& e) {
+  if (finished_) return;
+  advance(e.t);
+  pending_check* const pc = find_request(e.id);
+  if (pc == nullptr || pc->answered) {
+    ++outcomes_.history_errors;
+    return;
+  }
+  request_record& r = pc->request;
   --total_in_flight_;
   if (r.resident) {
     const std::uint32_t p = *r.resident;
@@ -1060,13 +1153,13 @@ void checker::on_issue_complete(const issue_complete& e) {
       else
         ++outcomes_.history_errors;
     }
-    requests_.erase(it);
+    erase_request(e.id);
     return;
   }
   ++outcomes_.answered;
   latency_.add(e.t - r.invoke.t);
-  it->second.complete = e;
-  it->second.answered = true;
+  pc->complete = std::forward<E>(e);
+  pc->answered = true;
   check_order_.push({e.t, e.id});
   drain(max_t_ - options_.reorder_slack_ns);
 }
@@ -1127,7 +1220,7 @@ void checker::on_update_complete(const update_complete& e) {
     const auto parked = parked_.find(r);
     if (parked == parked_.end()) continue;
     for (std::uint64_t id : parked->second) {
-      check_order_.push({requests_.at(id).complete.t, id});
+      check_order_.push({find_request(id)->complete.t, id});
     }
     parked_.erase(parked);
   }
@@ -1162,10 +1255,15 @@ void checker::advance(std::int64_t t) {
   max_t_ = t;
   drain(t - options_.reorder_slack_ns);
   // Forget application numbers nobody can still echo by mistake.
-  while (!tag_expiry_.empty() && tag_expiry_.front().t < t - options_.tag_horizon_ns) {
-    const auto tag = tags_.find(tag_expiry_.front().tag);
-    if (tag != tags_.end() && tag->second.id == tag_expiry_.front().id) tags_.erase(tag);
-    tag_expiry_.pop_front();
+  while (!tag_owners_.empty() && tag_owners_.front().t < t - options_.tag_horizon_ns) {
+    const tag_owner& old = tag_owners_.front();
+    const std::uint64_t tag = fingerprint(application_number(old));
+    if (const auto* seq = tags_.find(tag); seq != nullptr && *seq == tags_expired_)
+      tags_.erase(tag);
+    if (old.length == 255) long_numbers_.erase(old.seq);
+    if (old.resident == no_resident) unknown_residents_.erase(old.seq);
+    tag_owners_.pop_front();
+    ++tags_expired_;
   }
 }
 
@@ -1173,17 +1271,17 @@ void checker::drain(std::int64_t up_to_b) {
   while (!check_order_.empty() && check_order_.top().b <= up_to_b) {
     const auto id = check_order_.top().id;
     check_order_.pop();
-    const auto it = requests_.find(id);
-    if (it == requests_.end() || !it->second.answered) continue;
+    pending_check* const pc = find_request(id);
+    if (pc == nullptr || !pc->answered) continue;
     // An update of this resident sent before the answer and still unanswered may yet fail, which
     // would make its content ABORTED rather than allowed: wait for its outcome (or finish()).
-    const std::uint32_t r = *it->second.request.resident;
-    if (model_.has_pending_before(r, it->second.complete.t)) {
+    const std::uint32_t r = *pc->request.resident;
+    if (model_.has_pending_before(r, pc->complete.t)) {
       parked_[r].push_back(id);
       continue;
     }
-    check(it->second);
-    requests_.erase(it);
+    check(*pc);
+    erase_request(id);
   }
 }
 
@@ -1197,7 +1295,7 @@ void checker::finish() {
     }
   }
   for (auto& [r, ids] : parked_) {
-    for (std::uint64_t id : ids) check_order_.push({requests_.at(id).complete.t, id});
+    for (std::uint64_t id : ids) check_order_.push({find_request(id)->complete.t, id});
   }
   parked_.clear();
   drain(time_max);
@@ -1372,32 +1470,48 @@ verification_summary checker::summary() const {
   return s;
 }
 
+bool checker::fingerprint_set::insert_into(std::vector<std::uint64_t>& slots, std::uint64_t fp) {
+  // Home slot from the bits below the shard's: multiply-shift onto any capacity.
+  auto i = static_cast<std::size_t>((((fp << shard_bits) >> 32) * slots.size()) >> 32);
+  while (slots[i] != 0) {
+    if (slots[i] == fp) return false;
+    if (++i == slots.size()) i = 0;
+  }
+  slots[i] = fp;
+  return true;
+}
+
 bool checker::fingerprint_set::insert(std::uint64_t fp) {
+  // Fingerprints are std::hash outputs; mix them so that similar serials spread over the shards.
+  fp *= 0x9E3779B97F4A7C15ULL;
+  fp ^= fp >> 29;
   if (fp == 0) fp = 1;  // 0 marks an empty slot
-  if ((size_ + 1) * 2 > slots_.size()) {
-    std::vector<std::uint64_t> old = std::move(slots_);
-    slots_.assign(std::max<std::size_t>(1024, old.size() * 2), 0);
-    size_ = 0;
-    for (std::uint64_t v : old) {
-      if (v != 0) insert(v);
+  shard& s = shards_[fp >> (64 - shard_bits)];
+  if ((s.size + 1) * 5 > s.slots.size() * 4) {
+    std::vector<std::uint64_t> grown(std::max<std::size_t>(64, s.slots.size() + s.slots.size() / 4),
+                                     0);
+    for (const std::uint64_t v : s.slots) {
+      if (v != 0) insert_into(grown, v);
     }
+    s.slots = std::move(grown);
   }
-  const std::size_t mask = slots_.size() - 1;
-  // Fingerprints are std::hash outputs; mix them so that sequential serials spread.
-  std::size_t i = static_cast<std::size_t>((fp * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
-  while (slots_[i] != 0) {
-    if (slots_[i] == fp) return false;
-    i = (i + 1) & mask;
-  }
-  slots_[i] = fp;
+  if (!insert_into(s.slots, fp)) return false;
+  ++s.size;
   ++size_;
   return true;
 }
 
+std::size_t checker::fingerprint_set::bytes() const {
+  std::size_t b = 0;
+  for (const auto& s : shards_) b += s.slots.capacity() * sizeof(std::uint64_t);
+  return b;
+}
+
 result<void> feed_history_line(checker& c, std::string_view line, std::string_view where) {
-  auto ev = parse_history_line(line, where);
+  auto ev = parse_history_line(line, where,
+                               parse_options{c.options().keep_answers, c.options().check_digest});
   if (!ev) return ev.error();
-  c.on_event(*ev);
+  c.on_event(std::move(*ev));
   return {};
 }
 

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
+#include "verify/strict_json.hpp"
+
 namespace kofu::verify {
 namespace {
 
@@ -59,7 +63,7 @@ resident_change parse_change(const json& c) {
   return ch;
 }
 
-history_event parse(const json& e) {
+history_event parse(const json& e, const parse_options& options) {
   if (!e.is_object()) throw bad_field{"expected a JSON object"};
   const std::string type = need_string(e, "type");
   if (type == "header") return history_header{e};
@@ -116,7 +120,9 @@ history_event parse(const json& e) {
       throw bad_field{fmt::format("field 'outcome': unknown value '{}'", outcome)};
     if (c.outcome == issue_outcome::ok) {
       if (const auto it = e.find("body"); it != e.end()) {
-        c.answer = std::make_shared<const decoded_answer>(decode_answer(*it));
+        auto answer = decode_answer(*it, options.keep_body);
+        if (!options.compute_digest) answer.digest_valid = true;
+        c.answer = std::make_shared<const decoded_answer>(std::move(answer));
       } else if (const auto t = e.find("body_text"); t != e.end() && t->is_string()) {
         c.answer = std::make_shared<const decoded_answer>(
             malformed_answer("the answer is not JSON", t->get<std::string>()));
@@ -160,11 +166,174 @@ history_event parse(const json& e) {
   throw bad_field{fmt::format("unknown event type '{}' op '{}'", type, op)};
 }
 
+using detail::for_each_member;
+using detail::strict_json_cursor;
+
+// The lines the driver writes for issue requests (most of a history) read in the strict subset of
+// strict_json.hpp, without a DOM. Returns false for any line outside that subset or whose meaning
+// is not plain (a duplicate member, a value of an unexpected type, an unknown outcome): the caller
+// then reads it with nlohmann through parse(), which stays the reference for values and errors.
+// Unknown members are skipped as parse() ignores them.
+bool parse_strict(std::string_view line, const parse_options& options, history_event& out) {
+  if (!detail::valid_utf8(line)) return false;
+  strict_json_cursor c(line);
+  std::string_view type, op, outcome, application_number, resident_id, card_serial,
+      certificate_type, channel, scope;
+  std::int64_t id = -1, t = 0, status = 0, worker = 0, conn = 0;
+  bool have_t = false, have_status = false, have_options = false;
+  bool honseki = false, zokugara = false, mynumber = false;
+  std::uint32_t seen = 0;  // one bit per member read, to refuse duplicates
+  const char* body_start = nullptr;
+  const char* body_end = nullptr;
+  std::shared_ptr<decoded_answer> answer;
+  auto once = [&](std::uint32_t bit) {
+    if ((seen & bit) != 0) return false;
+    seen |= bit;
+    return true;
+  };
+  auto small_uint = [&](std::int64_t& v) {
+    return c.integer(v) && v >= 0 && v <= std::numeric_limits<std::uint32_t>::max();
+  };
+  const bool ok = for_each_member(c, false, [&](std::string_view key) {
+    if (key == "type") return once(1u << 0) && c.string(type);
+    if (key == "op") return once(1u << 1) && c.string(op);
+    if (key == "id") return once(1u << 2) && c.integer(id) && id >= 0;
+    if (key == "t") return once(1u << 3) && (have_t = c.integer(t));
+    if (key == "application_number") return once(1u << 4) && c.string(application_number);
+    if (key == "resident_id") return once(1u << 5) && c.string(resident_id);
+    if (key == "card_serial") return once(1u << 6) && c.string(card_serial);
+    if (key == "certificate_type") return once(1u << 7) && c.string(certificate_type);
+    if (key == "channel") return once(1u << 8) && c.string(channel);
+    if (key == "worker") return once(1u << 9) && small_uint(worker);
+    if (key == "conn") return once(1u << 10) && small_uint(conn);
+    if (key == "status") {
+      return once(1u << 11) && (have_status = c.integer(status)) && status >= 0 &&
+             status <= std::numeric_limits<int>::max();
+    }
+    if (key == "outcome") return once(1u << 12) && c.string(outcome);
+    if (key == "options") {
+      if (!once(1u << 13)) return false;
+      have_options = true;
+      std::uint32_t seen_option = 0;
+      return for_each_member(c, false, [&](std::string_view k) {
+        auto flag = [&](std::uint32_t bit, bool& target) {
+          if ((seen_option & bit) != 0) return false;
+          seen_option |= bit;
+          return c.boolean(target);
+        };
+        if (k == "scope") {
+          if ((seen_option & 1u) != 0) return false;
+          seen_option |= 1u;
+          return c.string(scope) && !scope.empty();
+        }
+        if (k == "honseki") return flag(1u << 1, honseki);
+        if (k == "zokugara") return flag(1u << 2, zokugara);
+        if (k == "mynumber") return flag(1u << 3, mynumber);
+        return c.skip_value(false);
+      });
+    }
+    if (key == "body") {
+      if (!once(1u << 14)) return false;
+      body_start = c.position();
+      // The driver writes type, op and outcome first: then the answer is decoded in this pass.
+      if (type == "complete" && op == "issue" && outcome == "ok") {
+        auto decoded = std::make_shared<decoded_answer>();
+        if (!detail::decode_answer_strict(c, options.compute_digest, *decoded)) return false;
+        answer = std::move(decoded);
+      } else if (!c.skip_value(false)) {
+        return false;
+      }
+      body_end = c.position();
+      return true;
+    }
+    if (key == "body_text") return false;  // rare: read by the reference path
+    return c.skip_value(false);
+  });
+  if (!ok || !c.at_end() || (seen & 0x3) != 0x3 || id < 0 || !have_t) return false;
+  if (type == "invoke" && op == "issue") {
+    if ((seen & (1u << 4)) == 0 || (seen & (1u << 5)) == 0 || (seen & (1u << 7)) == 0) {
+      return false;
+    }
+    issue_invoke inv;
+    inv.id = static_cast<std::uint64_t>(id);
+    inv.t = t;
+    inv.application_number.assign(application_number);
+    inv.resident_id.assign(resident_id);
+    inv.card_serial.assign(card_serial);
+    inv.certificate_type.assign(certificate_type);
+    inv.channel.assign(channel);
+    inv.worker = static_cast<std::uint32_t>(worker);
+    inv.conn = static_cast<std::uint32_t>(conn);
+    if (have_options) {
+      if (!scope.empty()) inv.options.scope.assign(scope);
+      inv.options.honseki = honseki;
+      inv.options.zokugara = zokugara;
+      inv.options.mynumber = mynumber;
+    }
+    out = std::move(inv);
+    return true;
+  }
+  if (type == "complete" && op == "issue") {
+    issue_complete done;
+    done.id = static_cast<std::uint64_t>(id);
+    done.t = t;
+    if (have_status) done.status = static_cast<int>(status);
+    if (outcome == "ok")
+      done.outcome = issue_outcome::ok;
+    else if (outcome == "retry")
+      done.outcome = issue_outcome::retry;
+    else if (outcome == "refused")
+      done.outcome = issue_outcome::refused;
+    else if (outcome == "error")
+      done.outcome = issue_outcome::error;
+    else if (outcome == "timeout")
+      done.outcome = issue_outcome::timeout;
+    else
+      return false;
+    if (done.outcome == issue_outcome::ok) {
+      if (body_start == nullptr) return false;  // no body: the reference path says so
+      const std::string_view body(body_start, static_cast<std::size_t>(body_end - body_start));
+      if (!answer) {  // the body came before the outcome
+        answer = std::make_shared<decoded_answer>();
+        strict_json_cursor b(body);
+        if (!detail::decode_answer_strict(b, options.compute_digest, *answer) || !b.at_end()) {
+          return false;
+        }
+      }
+      if (options.keep_body) answer->body_json.assign(body);
+      done.answer = std::move(answer);
+    }
+    out = std::move(done);
+    return true;
+  }
+  if (type == "complete" && (op == "update" || op == "batch")) {
+    update_complete done;
+    done.id = static_cast<std::uint64_t>(id);
+    done.t = t;
+    if (outcome == "ok")
+      done.outcome = update_outcome::ok;
+    else if (outcome == "failed")
+      done.outcome = update_outcome::failed;
+    else if (outcome == "unknown")
+      done.outcome = update_outcome::unknown;
+    else
+      return false;
+    out = done;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 result<history_event> parse_history_event(const nlohmann::json& event, std::string_view where) {
+  return parse_history_event(event, where, parse_options{});
+}
+
+result<history_event> parse_history_event(const nlohmann::json& event, std::string_view where,
+                                          const parse_options& options) {
   try {
-    return parse(event);
+    return parse(event, options);
   } catch (const bad_field& e) {
     return make_error(errc::invalid_field, fmt::format("{}: {}", where, e.message));
   } catch (const json::exception& e) {
@@ -173,11 +342,20 @@ result<history_event> parse_history_event(const nlohmann::json& event, std::stri
 }
 
 result<history_event> parse_history_line(std::string_view line, std::string_view where) {
+  return parse_history_line(line, where, parse_options{});
+}
+
+result<history_event> parse_history_line(std::string_view line, std::string_view where,
+                                         const parse_options& options) {
+  {
+    history_event fast;
+    if (parse_strict(line, options, fast)) return fast;
+  }
   json e = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (e.is_discarded()) {
     return make_error(errc::parse, fmt::format("{}: not a JSON object (truncated line?)", where));
   }
-  return parse_history_event(e, where);
+  return parse_history_event(e, where, options);
 }
 
 }  // namespace kofu::verify

@@ -110,18 +110,25 @@ json make_report(const checker& c, const history_read_info& info) {
   return report;
 }
 
-result<history_read_info> replay_history(std::istream& in, std::string_view name,
-                                         const std::function<void(const history_event&)>& sink,
-                                         std::uint64_t first_line) {
+namespace {
+
+// The loop behind replay_history and verify_directory: `sink` receives each event as an rvalue.
+template <class Sink>
+result<history_read_info> replay_lines(std::istream& in, std::string_view name, Sink&& sink,
+                                       std::uint64_t first_line, const parse_options& options) {
   history_read_info info;
   std::string line;
+  std::string where;
   std::optional<error> pending_error;  // a bad line is fatal only if it is not the last one
   while (std::getline(in, line)) {
     const bool ended_with_newline = !in.eof();
     ++info.lines;
     if (line.empty()) continue;
     if (pending_error) return *pending_error;
-    auto ev = parse_history_line(line, fmt::format("{}:{}", name, first_line + info.lines - 1));
+    where.assign(name);
+    where += ':';
+    where += std::to_string(first_line + info.lines - 1);
+    auto ev = parse_history_line(line, where, options);
     if (!ev) {
       if (!ended_with_newline && ev.error().code == errc::parse) {
         info.truncated_last_line = true;  // killed while writing
@@ -134,10 +141,26 @@ result<history_read_info> replay_history(std::istream& in, std::string_view name
     if (const auto* m = std::get_if<marker_event>(&*ev); m != nullptr && m->name == "footer") {
       info.has_footer = true;
     }
-    sink(*ev);
+    sink(std::move(*ev));
   }
   if (pending_error) return *pending_error;
   return info;
+}
+
+}  // namespace
+
+result<history_read_info> replay_history(std::istream& in, std::string_view name,
+                                         const std::function<void(const history_event&)>& sink,
+                                         std::uint64_t first_line) {
+  return replay_lines(
+      in, name, [&](history_event&& e) { sink(e); }, first_line, parse_options{});
+}
+
+result<history_read_info> replay_history(std::istream& in, std::string_view name, checker& c,
+                                         std::uint64_t first_line) {
+  const parse_options options{c.options().keep_answers, c.options().check_digest};
+  return replay_lines(
+      in, name, [&](history_event&& e) { c.on_event(std::move(e)); }, first_line, options);
 }
 
 namespace {
@@ -224,8 +247,7 @@ result<verify_result> verify_directory(const std::filesystem::path& dir) {
   auto residents = population::load_file(*pop_path);
   if (!residents) return residents.error();
   checker c(resident_model(std::move(*residents)), options_from_header(header->raw));
-  auto info = replay_history(
-      in, history_path.string(), [&](const history_event& e) { c.on_event(e); }, 2);
+  auto info = replay_history(in, history_path.string(), c, 2);
   if (!info) return info.error();
   c.finish();
   info->lines += 1;

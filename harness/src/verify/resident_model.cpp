@@ -104,16 +104,68 @@ std::optional<std::string> apply_change(population::resident& r, std::string_vie
 
 }  // namespace
 
+std::uint64_t string_index::hash(std::string_view key) {
+  return std::hash<std::string_view>{}(key)*0x9E3779B97F4A7C15ULL;
+}
+
+void string_index::place(std::uint64_t h, std::uint32_t entry) {
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = static_cast<std::size_t>(h) & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = (h >> 32 << 32) | (std::uint64_t{entry} + 1);
+}
+
+bool string_index::insert(std::string_view key, std::uint32_t value) {
+  if (find(key)) return false;
+  if ((entries_.size() + 1) * 2 > slots_.size()) {
+    slots_.assign(std::max<std::size_t>(64, slots_.size() * 2), 0);
+    for (std::size_t e = 0; e < entries_.size(); ++e) {
+      place(hash(entries_[e].first), static_cast<std::uint32_t>(e));
+    }
+  }
+  entries_.emplace_back(std::string(key), value);
+  place(hash(key), static_cast<std::uint32_t>(entries_.size() - 1));
+  return true;
+}
+
+std::optional<std::uint32_t> string_index::find(std::string_view key) const {
+  if (slots_.empty()) return std::nullopt;
+  const std::uint64_t h = hash(key);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = static_cast<std::size_t>(h) & mask; slots_[i] != 0; i = (i + 1) & mask) {
+    if ((slots_[i] >> 32) != (h >> 32)) continue;
+    const auto& entry = entries_[(slots_[i] & 0xFFFFFFFFULL) - 1];
+    if (entry.first == key) return entry.second;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::uint32_t>& resident_model::members_of(
+    string_index& ids, std::vector<std::vector<std::uint32_t>>& groups, std::string_view id) {
+  if (const auto g = ids.find(id)) return groups[*g];
+  ids.insert(id, static_cast<std::uint32_t>(groups.size()));
+  return groups.emplace_back();
+}
+
+std::uint32_t resident_model::household_group_of(std::uint32_t r, const population::resident& rec) {
+  auto& members = members_of(household_ids_, households_, rec.household_id);
+  if (std::find(members.begin(), members.end(), r) == members.end()) members.push_back(r);
+  const auto group = *household_ids_.find(rec.household_id);
+  household_head_hint_.resize(households_.size(), no_resident);
+  if (rec.relationship == "世帯主") household_head_hint_[group] = r;
+  return group;
+}
+
 resident_model::resident_model(std::vector<population::resident> population) {
   timelines_.resize(population.size());
   aborted_.resize(population.size());
   for (std::size_t i = 0; i < population.size(); ++i) {
     const auto r = static_cast<std::uint32_t>(i);
-    by_resident_id_.emplace(population[i].resident_id, r);
-    by_card_.emplace(population[i].card_serial, r);
-    households_[population[i].household_id].push_back(r);
-    koseki_[population[i].koseki_id].push_back(r);
+    by_resident_id_.insert(population[i].resident_id, r);
+    by_card_.insert(population[i].card_serial, r);
+    members_of(koseki_ids_, koseki_, population[i].koseki_id).push_back(r);
     resident_state s;
+    s.household_group = household_group_of(r, population[i]);
     s.record = std::move(population[i]);
     timelines_[i].push_back(std::move(s));
     index_state(r, 0, false, nullptr);
@@ -121,15 +173,11 @@ resident_model::resident_model(std::vector<population::resident> population) {
 }
 
 std::optional<std::uint32_t> resident_model::find_resident(std::string_view resident_id) const {
-  const auto it = by_resident_id_.find(std::string(resident_id));
-  if (it == by_resident_id_.end()) return std::nullopt;
-  return it->second;
+  return by_resident_id_.find(resident_id);
 }
 
 std::optional<std::uint32_t> resident_model::find_card(std::string_view card_serial) const {
-  const auto it = by_card_.find(std::string(card_serial));
-  if (it == by_card_.end()) return std::nullopt;
-  return it->second;
+  return by_card_.find(card_serial);
 }
 
 std::optional<std::string> resident_model::begin_update(std::uint32_t r, std::uint64_t update_id,
@@ -146,10 +194,7 @@ std::optional<std::string> resident_model::begin_update(std::uint32_t r, std::ui
   next.update_id = update_id;
   next.change_kind = std::string(kind);
   next.state = update_state::pending;
-  if (next.record.household_id != tl.back().record.household_id) {
-    auto& members = households_[next.record.household_id];
-    if (std::find(members.begin(), members.end(), r) == members.end()) members.push_back(r);
-  }
+  next.household_group = household_group_of(r, next.record);
   tl.push_back(std::move(next));
   index_state(r, static_cast<std::uint32_t>(tl.size() - 1), false, &tl[tl.size() - 2].record);
   return std::nullopt;
@@ -356,13 +401,13 @@ std::vector<attribution> resident_model::attribute(value_kind kind, std::string_
 
 const std::vector<std::uint32_t>& resident_model::household_members(
     std::string_view household_id) const {
-  const auto it = households_.find(std::string(household_id));
-  return it == households_.end() ? no_members : it->second;
+  const auto g = household_ids_.find(household_id);
+  return g ? households_[*g] : no_members;
 }
 
 const std::vector<std::uint32_t>& resident_model::koseki_members(std::string_view koseki_id) const {
-  const auto it = koseki_.find(std::string(koseki_id));
-  return it == koseki_.end() ? no_members : it->second;
+  const auto g = koseki_ids_.find(koseki_id);
+  return g ? koseki_[*g] : no_members;
 }
 
 }  // namespace kofu::verify

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kofu/population/resident.hpp"
@@ -68,10 +69,23 @@ struct decoded_answer {
   std::string digest_printed;
   std::string digest_computed;
   nlohmann::json body;  // kept as evidence (null when the caller chose not to keep it)
+  // The answer's JSON text, kept instead of `body` by decode_answer_text: evidence is parsed
+  // from it only when a finding needs it.
+  std::string body_json;
+  // The evidence copy of the answer: `body`, or `body_json` parsed (null if neither was kept).
+  nlohmann::json evidence() const;
 };
 
 // Decodes a parsed 200 body. `keep_body` keeps a copy of the body for evidence.
 decoded_answer decode_answer(const nlohmann::json& body, bool keep_body = true);
+// Decodes a 200 body from its JSON text with the same result as decode_answer on the parsed
+// text. Fast when the text is in the canonical form the protocol defines (no whitespace, sorted
+// keys, no escapes: what kofu-mock sends): then it reads string views into the text, builds no
+// DOM and hashes the certificate's bytes in place; any other text goes through nlohmann::json.
+// Text that is not JSON gives a MALFORMED answer. With `compute_digest` false the digest is not
+// computed and `digest_valid` stays true (for callers that do not check digests).
+decoded_answer decode_answer_text(std::string_view body_json, bool keep_body = true,
+                                  bool compute_digest = true);
 // A body that was not JSON at all (history's `body_text`).
 decoded_answer malformed_answer(std::string reason, std::string body_text);
 

@@ -9,8 +9,10 @@
 // before b has been logged, and one still unanswered was not acknowledged before a.
 //
 // Memory: the model (residents + updates), a few recent requests per resident, requests in
-// flight or awaiting their check (rate × slack), and one 64-bit fingerprint per answered serial
-// and application number for DUPLICATE.
+// flight or awaiting their check (rate × slack), the application numbers of the tag horizon
+// (rate × tag_horizon_ns, about 100 bytes each), and the one exception that grows with requests:
+// a 64-bit fingerprint per answered serial for DUPLICATE (10–12.5 bytes an answer; see
+// fingerprint_set and docs/decisions.md).
 // Not thread-safe: one thread calls everything.
 
 #include <nlohmann/json.hpp>
@@ -32,6 +34,100 @@
 #include "kofu/verify/resident_model.hpp"
 
 namespace kofu::verify {
+
+namespace detail {
+
+// An open-addressing hash map from 64-bit keys (any value) to V: linear probing, erase by
+// backward shift, no allocation per entry. For the checker's per-request bookkeeping.
+template <class V>
+class u64_map {
+ public:
+  V* find(std::uint64_t key) {
+    if (size_ == 0) return nullptr;
+    for (std::size_t i = home(key);; i = (i + 1) & mask()) {
+      if (!slots_[i].used) return nullptr;
+      if (slots_[i].key == key) return &slots_[i].value;
+    }
+  }
+  const V* find(std::uint64_t key) const { return const_cast<u64_map*>(this)->find(key); }
+  // The value of `key`, default-constructed if absent; `fresh` says whether it was.
+  V& emplace(std::uint64_t key, bool& fresh) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    std::size_t i = home(key);
+    for (; slots_[i].used; i = (i + 1) & mask()) {
+      if (slots_[i].key == key) {
+        fresh = false;
+        return slots_[i].value;
+      }
+    }
+    slots_[i].used = true;
+    slots_[i].key = key;
+    slots_[i].value = V{};
+    ++size_;
+    fresh = true;
+    return slots_[i].value;
+  }
+  V& operator[](std::uint64_t key) {
+    bool fresh = false;
+    return emplace(key, fresh);
+  }
+  bool erase(std::uint64_t key) {
+    if (size_ == 0) return false;
+    std::size_t i = home(key);
+    for (;; i = (i + 1) & mask()) {
+      if (!slots_[i].used) return false;
+      if (slots_[i].key == key) break;
+    }
+    // Backward shift: pull later entries of the probe run into the hole when their home allows.
+    for (std::size_t j = (i + 1) & mask(); slots_[j].used; j = (j + 1) & mask()) {
+      const std::size_t k = home(slots_[j].key);
+      const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+      if (stays) continue;
+      slots_[i].key = slots_[j].key;
+      slots_[i].value = std::move(slots_[j].value);
+      i = j;
+    }
+    slots_[i].used = false;
+    slots_[i].value = V{};
+    --size_;
+    return true;
+  }
+  std::size_t size() const { return size_; }
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& s : slots_) {
+      if (s.used) f(s.key, s.value);
+    }
+  }
+
+ private:
+  struct slot {
+    std::uint64_t key = 0;
+    V value{};
+    bool used = false;
+  };
+  std::size_t mask() const { return slots_.size() - 1; }
+  std::size_t home(std::uint64_t key) const {
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    const std::size_t n = old.empty() ? 64 : old.size() * 2;
+    slots_.assign(n, slot{});
+    shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(n));
+    size_ = 0;
+    for (auto& s : old) {
+      if (!s.used) continue;
+      bool fresh = false;
+      emplace(s.key, fresh) = std::move(s.value);
+    }
+  }
+  std::vector<slot> slots_;
+  std::size_t size_ = 0;
+  unsigned shift_ = 58;
+};
+
+}  // namespace detail
 
 struct checker_options {
   std::int64_t staleness_ns = 0;                  // scenario: allowed staleness
@@ -155,6 +251,10 @@ class checker {
   void on_event(const history_event& event);
   void on_issue_invoke(const issue_invoke& e);
   void on_issue_complete(const issue_complete& e);
+  // The same, taking the event's strings and answer instead of copying them.
+  void on_event(history_event&& event);
+  void on_issue_invoke(issue_invoke&& e);
+  void on_issue_complete(issue_complete&& e);
   void on_update_invoke(const update_invoke& e);
   void on_update_complete(const update_complete& e);
   void on_marker(const marker_event& e);
@@ -198,25 +298,51 @@ class checker {
     std::uint32_t worker = 0;
     std::uint32_t conn = 0;
   };
-  // An application number issued within the tag horizon.
+  // An application number issued within the tag horizon (72 bytes; numbers longer than the
+  // inline buffer, and ids of residents not in the population, are kept beside it by `seq`).
   struct tag_owner {
+    std::int64_t t = 0;  // invoke time, for expiry
+    std::uint64_t seq = 0;
     std::uint64_t id = 0;
-    std::string resident_id;
-    std::string application_number;
     std::uint64_t echoed_by = 0;  // the first checked answer that carried it
+    std::uint32_t resident = no_resident;
+    std::uint8_t length = 0;  // of the inline number; 255: in long_numbers_
+    std::array<char, 32> inline_number{};
   };
-  // A compact set of 64-bit fingerprints (open addressing): 16 bytes an answered request,
-  // the one structure that grows with requests (DUPLICATE serials over the whole run).
+  static constexpr std::uint32_t no_resident = 0xFFFFFFFFu;
+  static constexpr std::size_t inline_number_size = 32;
+  std::string_view application_number(const tag_owner& t) const;
+  std::string resident_id(const tag_owner& t) const;
+  // The owner of an application number by its fingerprint, if still remembered.
+  tag_owner* find_tag(std::uint64_t fingerprint);
+  // A set of 64-bit fingerprints of answered serials: the one structure that grows with requests
+  // (DUPLICATE must compare every serial of the run with every other; vendor serials promise no
+  // order that would let old ones be forgotten). 8 bytes a fingerprint in 1024 open-addressing
+  // shards that grow by a quarter at 80 % load: 10–12.5 bytes an answered request, and no
+  // doubling spike (one shard is rebuilt at a time). Two serials with equal 64-bit fingerprints
+  // would read as a DUPLICATE (≈ n²/2⁶⁵: 3·10⁻⁴ after 10⁸ answers).
   class fingerprint_set {
    public:
     // Inserts; returns false if it was already there.
     bool insert(std::uint64_t fp);
+    std::size_t size() const { return size_; }
+    std::size_t bytes() const;  // memory held by the slots
 
    private:
-    std::vector<std::uint64_t> slots_;
+    static constexpr unsigned shard_bits = 10;
+    struct shard {
+      std::vector<std::uint64_t> slots;  // 0: empty
+      std::size_t size = 0;
+    };
+    static bool insert_into(std::vector<std::uint64_t>& slots, std::uint64_t fp);
+    std::array<shard, std::size_t{1} << shard_bits> shards_;
     std::size_t size_ = 0;
   };
 
+  template <class E>
+  void invoke_impl(E&& e);
+  template <class E>
+  void complete_impl(E&& e);
   void advance(std::int64_t t);
   void drain(std::int64_t up_to_b);
   void check(const pending_check& p);
@@ -232,7 +358,12 @@ class checker {
   std::int64_t max_t_ = time_min;
 
   // Requests from invoke to check: in flight until their complete, then awaiting the check.
-  std::unordered_map<std::uint64_t, pending_check> requests_;
+  // id → index into request_slots_ (a slab: freed slots are reused, their strings' capacity too).
+  detail::u64_map<std::uint32_t> requests_;
+  std::vector<pending_check> request_slots_;
+  std::vector<std::uint32_t> free_slots_;
+  pending_check* find_request(std::uint64_t id);
+  void erase_request(std::uint64_t id);
   std::priority_queue<pending_order, std::vector<pending_order>, std::greater<>> check_order_;
   std::unordered_map<std::uint64_t, std::vector<std::uint32_t>>
       updates_in_flight_;  // id → residents
@@ -250,14 +381,13 @@ class checker {
   std::uint64_t total_invokes_ = 0;
   std::uint64_t total_in_flight_ = 0;
 
-  // Application numbers issued within the tag horizon, by fingerprint.
-  std::unordered_map<std::uint64_t, tag_owner> tags_;
-  struct tag_expiry {
-    std::int64_t t;
-    std::uint64_t tag;
-    std::uint64_t id;
-  };
-  std::deque<tag_expiry> tag_expiry_;
+  // Application numbers issued within the tag horizon, in invoke order, and by fingerprint
+  // (→ sequence number: index into tag_owners_ + tags_expired_).
+  std::deque<tag_owner> tag_owners_;
+  std::uint64_t tags_expired_ = 0;
+  detail::u64_map<std::uint64_t> tags_;
+  detail::u64_map<std::string> long_numbers_;       // seq → application number, when long
+  detail::u64_map<std::string> unknown_residents_;  // seq → resident id not in the model
   fingerprint_set serials_seen_;
 
   outcome_counts outcomes_;

@@ -91,8 +91,20 @@ struct history_header {
 using history_event = std::variant<history_header, issue_invoke, issue_complete, update_invoke,
                                    update_complete, marker_event>;
 
+// How answers are decoded while parsing.
+struct parse_options {
+  bool keep_body = true;       // keep the answer's text (or DOM) as evidence for findings
+  bool compute_digest = true;  // false: skip the SHA-256 (digest_valid stays true)
+};
+
 // Parses one history line. Errors name `where` ("history.jsonl:17") and the field.
+// Issue lines in the form the driver writes (compact JSON, canonical answers) are read without a
+// DOM (strict_json.hpp); every other line through nlohmann::json, with the same result.
 result<history_event> parse_history_line(std::string_view line, std::string_view where);
+result<history_event> parse_history_line(std::string_view line, std::string_view where,
+                                         const parse_options& options);
 result<history_event> parse_history_event(const nlohmann::json& event, std::string_view where);
+result<history_event> parse_history_event(const nlohmann::json& event, std::string_view where,
+                                          const parse_options& options);
 
 }  // namespace kofu::verify

@@ -43,6 +43,10 @@ result<verify_result> verify_directory(const std::filesystem::path& dir);
 result<history_read_info> replay_history(std::istream& in, std::string_view name,
                                          const std::function<void(const history_event&)>& sink,
                                          std::uint64_t first_line = 1);
+// The same, straight into a checker: answers are decoded as its options need (no digest when
+// digests are not checked, no evidence copy when answers are not kept) and events are moved in.
+result<history_read_info> replay_history(std::istream& in, std::string_view name, checker& c,
+                                         std::uint64_t first_line = 1);
 
 // Writes DIR/report.json (pretty, UTF-8).
 result<void> write_report(const std::filesystem::path& dir, const nlohmann::json& report);

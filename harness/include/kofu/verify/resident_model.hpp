@@ -39,6 +39,7 @@ struct resident_state {
   std::uint64_t update_id = 0;       // history id of the update or batch (0: population)
   std::string change_kind;           // "move", "name", … ("" for the population version)
   update_state state = update_state::population;
+  std::uint32_t household_group = 0;  // record.household_id as an index (household_head_hint)
 };
 
 // The content a failed update would have produced: never allowed to be printed.
@@ -65,6 +66,22 @@ struct attribution {
   std::uint32_t resident = 0;
   std::uint32_t state = 0;  // index into timeline() or, when `aborted`, into aborted()
   bool aborted = false;
+};
+
+// A map from strings to 32-bit values (open addressing, one probe sequence of 64-bit slots each
+// holding a hash tag and an entry number), looked up by string_view without allocating.
+class string_index {
+ public:
+  // Adds key → value; false (and no change) when the key is already there.
+  bool insert(std::string_view key, std::uint32_t value);
+  std::optional<std::uint32_t> find(std::string_view key) const;
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  static std::uint64_t hash(std::string_view key);
+  void place(std::uint64_t h, std::uint32_t entry);
+  std::vector<std::pair<std::string, std::uint32_t>> entries_;
+  std::vector<std::uint64_t> slots_;  // (hash >> 32) << 32 | entry + 1; 0: empty
 };
 
 class resident_model {
@@ -106,6 +123,12 @@ class resident_model {
   // Residents that were ever members of a household (any version) or of a 戸籍.
   const std::vector<std::uint32_t>& household_members(std::string_view household_id) const;
   const std::vector<std::uint32_t>& koseki_members(std::string_view koseki_id) const;
+  // A resident that was 世帯主 of the household in some version (the latest seen), or
+  // no_resident: where the check of a printed household head looks first.
+  static constexpr std::uint32_t no_resident = 0xFFFFFFFFu;
+  std::uint32_t household_head_hint(std::uint32_t household_group) const {
+    return household_head_hint_[household_group];
+  }
 
   // The text the index uses for a name and a tax record.
   static std::string name_key(const population::person_name& n);
@@ -121,10 +144,17 @@ class resident_model {
 
   std::vector<std::vector<resident_state>> timelines_;
   std::vector<std::vector<aborted_version>> aborted_;
-  std::unordered_map<std::string, std::uint32_t> by_resident_id_;
-  std::unordered_map<std::string, std::uint32_t> by_card_;
-  std::unordered_map<std::string, std::vector<std::uint32_t>> households_;
-  std::unordered_map<std::string, std::vector<std::uint32_t>> koseki_;
+  string_index by_resident_id_;
+  string_index by_card_;
+  string_index household_ids_;  // household id → index into households_
+  std::vector<std::vector<std::uint32_t>> households_;
+  std::vector<std::uint32_t> household_head_hint_;  // by household group
+  std::uint32_t household_group_of(std::uint32_t r, const population::resident& rec);
+  string_index koseki_ids_;  // koseki id → index into koseki_
+  std::vector<std::vector<std::uint32_t>> koseki_;
+  std::vector<std::uint32_t>& members_of(string_index& ids,
+                                         std::vector<std::vector<std::uint32_t>>& groups,
+                                         std::string_view id);
   // Key: hash of (kind, value); candidates are confirmed against the stored value on lookup.
   std::unordered_map<std::uint64_t, std::vector<attribution>> index_;
 };

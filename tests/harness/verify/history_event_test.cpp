@@ -1,0 +1,326 @@
+// The strict history reader (history_event.cpp, certificate.cpp, strict_json.hpp) against the
+// reference: nlohmann's DOM through parse_history_event. For every line, correct or mangled, both
+// must give the same event (every decoded field, digest verdict and evidence) or the same error.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "kofu/verify/checker.hpp"
+#include "verify_fixture.hpp"
+
+namespace kofu::verify {
+namespace {
+
+using population::resident;
+using test::json;
+
+// The reference reading of a line: DOM, then the same event builder.
+result<history_event> reference(const std::string& line, std::string_view where) {
+  json e = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (e.is_discarded()) {
+    return make_error(errc::parse, fmt::format("{}: not a JSON object (truncated line?)", where));
+  }
+  return parse_history_event(e, where);
+}
+
+void expect_same_person(const printed_person& a, const printed_person& b) {
+  EXPECT_EQ(a.resident_id, b.resident_id);
+  EXPECT_EQ(a.source_version, b.source_version);
+  EXPECT_EQ(a.page, b.page);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.birth_date, b.birth_date);
+  EXPECT_EQ(a.sex, b.sex);
+  EXPECT_EQ(a.address, b.address);
+  EXPECT_EQ(a.moved_in_date, b.moved_in_date);
+  EXPECT_EQ(a.household_head, b.household_head);
+  EXPECT_EQ(a.relationship, b.relationship);
+  EXPECT_EQ(a.honseki, b.honseki);
+  EXPECT_EQ(a.hittousha, b.hittousha);
+  EXPECT_EQ(a.mynumber, b.mynumber);
+  EXPECT_EQ(a.koseki_relationship, b.koseki_relationship);
+  EXPECT_EQ(a.unknown_keys, b.unknown_keys);
+}
+
+void expect_same_answer(const decoded_answer& a, const decoded_answer& b) {
+  EXPECT_EQ(a.malformed, b.malformed);
+  EXPECT_EQ(a.digest_valid, b.digest_valid);
+  EXPECT_EQ(a.digest_printed, b.digest_printed);
+  if (a.malformed) return;
+  EXPECT_EQ(a.digest_computed, b.digest_computed);
+  EXPECT_EQ(a.evidence(), b.evidence());
+  const printed_certificate& x = a.certificate;
+  const printed_certificate& y = b.certificate;
+  EXPECT_EQ(x.application_number, y.application_number);
+  EXPECT_EQ(x.type, y.type);
+  EXPECT_EQ(x.serial, y.serial);
+  EXPECT_EQ(x.subject_resident_id, y.subject_resident_id);
+  EXPECT_EQ(x.subject_card_serial, y.subject_card_serial);
+  EXPECT_EQ(x.source_version, y.source_version);
+  ASSERT_EQ(x.persons.size(), y.persons.size());
+  for (std::size_t i = 0; i < x.persons.size(); ++i) expect_same_person(x.persons[i], y.persons[i]);
+  ASSERT_EQ(x.seal.has_value(), y.seal.has_value());
+  if (x.seal) {
+    EXPECT_EQ(x.seal->registration_number, y.seal->registration_number);
+    EXPECT_EQ(x.seal->image_sha256, y.seal->image_sha256);
+    EXPECT_EQ(x.seal->image_sha256_computed, y.seal->image_sha256_computed);
+  }
+  EXPECT_EQ(x.tax, y.tax);
+  ASSERT_EQ(x.koseki.has_value(), y.koseki.has_value());
+  if (x.koseki) {
+    EXPECT_EQ(x.koseki->koseki_id, y.koseki->koseki_id);
+    EXPECT_EQ(x.koseki->honseki, y.koseki->honseki);
+    EXPECT_EQ(x.koseki->hittousha, y.koseki->hittousha);
+  }
+}
+
+// Both readers agree on `line`. Returns whether the line parsed.
+bool expect_agree(const std::string& line) {
+  SCOPED_TRACE(line);
+  const auto fast = parse_history_line(line, "h.jsonl:9");
+  const auto ref = reference(line, "h.jsonl:9");
+  EXPECT_EQ(fast.has_value(), ref.has_value());
+  if (!fast || !ref) {
+    if (!fast && !ref) {
+      EXPECT_EQ(fast.error().code, ref.error().code);
+      EXPECT_EQ(fast.error().message, ref.error().message);
+      EXPECT_EQ(fast.error().message.rfind("h.jsonl:9: ", 0), 0u) << fast.error().message;
+    }
+    return false;
+  }
+  EXPECT_EQ(fast->index(), ref->index());
+  if (fast->index() != ref->index()) return true;
+  if (const auto* a = std::get_if<issue_invoke>(&*fast)) {
+    const auto& b = std::get<issue_invoke>(*ref);
+    EXPECT_EQ(a->id, b.id);
+    EXPECT_EQ(a->t, b.t);
+    EXPECT_EQ(a->application_number, b.application_number);
+    EXPECT_EQ(a->resident_id, b.resident_id);
+    EXPECT_EQ(a->card_serial, b.card_serial);
+    EXPECT_EQ(a->certificate_type, b.certificate_type);
+    EXPECT_EQ(a->channel, b.channel);
+    EXPECT_EQ(a->options.scope, b.options.scope);
+    EXPECT_EQ(a->options.honseki, b.options.honseki);
+    EXPECT_EQ(a->options.zokugara, b.options.zokugara);
+    EXPECT_EQ(a->options.mynumber, b.options.mynumber);
+    EXPECT_EQ(a->worker, b.worker);
+    EXPECT_EQ(a->conn, b.conn);
+  } else if (const auto* c = std::get_if<issue_complete>(&*fast)) {
+    const auto& d = std::get<issue_complete>(*ref);
+    EXPECT_EQ(c->id, d.id);
+    EXPECT_EQ(c->t, d.t);
+    EXPECT_EQ(c->status, d.status);
+    EXPECT_EQ(c->outcome, d.outcome);
+    EXPECT_EQ(c->answer == nullptr, d.answer == nullptr);
+    if (c->answer && d.answer) expect_same_answer(*c->answer, *d.answer);
+  } else if (const auto* u = std::get_if<update_complete>(&*fast)) {
+    const auto& v = std::get<update_complete>(*ref);
+    EXPECT_EQ(u->id, v.id);
+    EXPECT_EQ(u->t, v.t);
+    EXPECT_EQ(u->outcome, v.outcome);
+  }
+  return true;
+}
+
+// Correct answers of every certificate type, as history lines (what the driver writes).
+std::vector<std::string> sample_lines() {
+  const auto pop = test::small_population(40, 11);
+  std::vector<std::string> lines;
+  std::uint64_t id = 0;
+  const std::vector<std::pair<std::string, issue_options>> kinds = {
+      {"juminhyo", {}},       {"juminhyo", {"household", true, true, true}},
+      {"juminhyo_kisai", {}}, {"inkan", {}},
+      {"koseki_zenbu", {}},   {"koseki_kojin", {}},
+      {"koseki_fuhyo", {}},   {"kazei", {}}};
+  for (std::size_t i = 0; i < 16; ++i) {
+    const resident& r = pop[i * 2];
+    for (const auto& [type, o] : kinds) {
+      ++id;
+      const std::string app = fmt::format("KOFU-000001-{:010}", id);
+      const json options = {{"scope", o.scope},
+                            {"honseki", o.honseki},
+                            {"zokugara", o.zokugara},
+                            {"mynumber", o.mynumber}};
+      lines.push_back(fmt::format(
+          R"({{"type":"invoke","op":"issue","id":{},"t":{},"intended":{},"worker":{},"conn":{},"application_number":"{}","resident_id":"{}","card_serial":"{}","certificate_type":"{}","channel":"konbini","options":{}}})",
+          id, 1000 * id, 1000 * id - 5, id % 3, id % 7, app, r.resident_id, r.card_serial, type,
+          options.dump()));
+      const json body = test::render(app, type, o, r, {r}, "世帯 主", fmt::format("C-{}", id));
+      lines.push_back(fmt::format(
+          R"({{"type":"complete","op":"issue","id":{},"t":{},"status":200,"outcome":"ok","body":{}}})",
+          id, 1000 * id + 700, body.dump()));
+    }
+  }
+  lines.push_back(
+      R"({"type":"complete","op":"issue","id":3,"t":9,"status":409,"outcome":"retry","body":{"error":"data_changed_retry"}})");
+  lines.push_back(
+      R"({"type":"complete","op":"update","id":4,"t":9,"status":200,"outcome":"ok","version":2})");
+  lines.push_back(
+      R"({"type":"complete","op":"batch","id":5,"t":9,"status":200,"outcome":"failed","versions":[2,3]})");
+  return lines;
+}
+
+TEST(HistoryEventTest, StrictReaderAgreesWithDomOnDriverLines) {
+  for (const auto& line : sample_lines()) EXPECT_TRUE(expect_agree(line));
+}
+
+TEST(HistoryEventTest, StrictReaderAgreesWithDomOnMangledLines) {
+  // Every kind of damage a server or a killed run can cause: truncation, a changed byte,
+  // whitespace, escapes, reordered keys, duplicates, numbers of other forms, bad UTF-8.
+  const auto lines = sample_lines();
+  std::mt19937_64 rng(5);
+  const std::string alphabet =
+      std::string("\"\\{}[],: \t0159-+.eEaxtfn\x01\x7f") + "\xc3\xa9\xff\xe3";
+  std::uint64_t parsed = 0;
+  std::uint64_t refused = 0;
+  for (const auto& line : lines) {
+    for (std::size_t cut = 0; cut < line.size(); cut += 1 + line.size() / 23) {
+      (expect_agree(line.substr(0, cut)) ? parsed : refused)++;
+    }
+    for (int k = 0; k < 40; ++k) {
+      std::string m = line;
+      const std::size_t at = std::uniform_int_distribution<std::size_t>(0, m.size() - 1)(rng);
+      const char c =
+          alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)];
+      switch (k % 3) {
+        case 0:
+          m[at] = c;
+          break;
+        case 1:
+          m.insert(at, 1, c);
+          break;
+        default:
+          m.erase(at, 1);
+      }
+      (expect_agree(m) ? parsed : refused)++;
+    }
+  }
+  // Whole-line variants that stay valid JSON but leave the canonical form.
+  for (const auto& line : lines) {
+    const json e = json::parse(line);
+    (expect_agree(e.dump(1)) ? parsed : refused)++;              // whitespace
+    (expect_agree(e.dump(-1, ' ', true)) ? parsed : refused)++;  // \u escapes
+    json reordered = json::parse(line);
+    if (reordered.contains("body") && reordered["body"].is_object() &&
+        reordered["body"].contains("certificate")) {
+      // A duplicate key: nlohmann keeps the last one.
+      std::string dup = line;
+      dup.insert(dup.find("\"t\":") + 1, "t\":1,\"");
+      (expect_agree(dup) ? parsed : refused)++;
+      // An integer printed as a float, a negative zero, a leading zero.
+      for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+               {"\"source_version\":1", "\"source_version\":1.0"},
+               {"\"page\":1", "\"page\":-0"},
+               {"\"status\":200", "\"status\":0200"},
+               {"\"status\":200", "\"status\":2e2"}}) {
+        std::string n = line;
+        if (const auto pos = n.find(from); pos != std::string::npos) {
+          n.replace(pos, from.size(), to);
+          (expect_agree(n) ? parsed : refused)++;
+        }
+      }
+      // A tampered digest and a tampered certificate: DIGEST_INVALID in both readers.
+      std::string d = line;
+      d[d.find("\"digest\":\"") + 10] = d[d.find("\"digest\":\"") + 10] == 'a' ? 'b' : 'a';
+      (expect_agree(d) ? parsed : refused)++;
+    }
+  }
+  // The mangling must have produced both outcomes, or the agreement says little.
+  EXPECT_GT(parsed, 1000u);
+  EXPECT_GT(refused, 1000u);
+}
+
+TEST(HistoryEventTest, BrokenLinesNameFileAndLine) {
+  const std::string truncated =
+      R"({"type":"complete","op":"issue","id":1,"t":2,"status":200,"outcome":"ok","body":{"certificate":)";
+  const auto e = parse_history_line(truncated, "run/history.jsonl:17");
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, errc::parse);
+  EXPECT_EQ(e.error().message.rfind("run/history.jsonl:17: ", 0), 0u);
+  // A line missing a field names the field.
+  const auto missing =
+      parse_history_line(R"({"type":"invoke","op":"issue","id":1,"t":2})", "h.jsonl:3");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("application_number"), std::string::npos);
+  // JSON that is not a certificate is an answer (MALFORMED), not a history error.
+  const auto odd = parse_history_line(
+      R"({"type":"complete","op":"issue","id":1,"t":2,"status":200,"outcome":"ok","body":{"certificate":[]}})",
+      "h.jsonl:4");
+  ASSERT_TRUE(odd);
+  const auto& done = std::get<issue_complete>(*odd);
+  ASSERT_TRUE(done.answer);
+  EXPECT_TRUE(done.answer->malformed.has_value());
+}
+
+TEST(HistoryEventTest, DecodeAnswerTextAgreesWithDecodeAnswer) {
+  for (const auto& line : sample_lines()) {
+    const json e = json::parse(line);
+    if (!e.contains("body") || !e["body"].contains("certificate")) continue;
+    const json& body = e["body"];
+    expect_same_answer(decode_answer_text(body.dump()), decode_answer(body));
+    expect_same_answer(decode_answer_text(body.dump(2)), decode_answer(body));
+    json bad = body;
+    bad["certificate"]["persons"][0]["name"]["given_kanji"] = "別人";
+    expect_same_answer(decode_answer_text(bad.dump()), decode_answer(bad));
+    EXPECT_FALSE(decode_answer_text(bad.dump()).digest_valid);
+  }
+  const auto not_json = decode_answer_text("<html>");
+  EXPECT_TRUE(not_json.malformed.has_value());
+}
+
+// The same history through lines (strict reader) and through DOM-decoded events gives the same
+// findings, answers with defects included.
+TEST(HistoryEventTest, LinesAndEventsGiveTheSameFindings) {
+  const auto pop = test::small_population(40, 11);
+  std::vector<std::string> lines;
+  const resident& a = pop[0];
+  const resident& b = pop[5];
+  auto add = [&](std::uint64_t id, const resident& asked, json body) {
+    const std::string app = fmt::format("A-{}", id);  // what the body echoes may differ
+    lines.push_back(fmt::format(
+        R"({{"type":"invoke","op":"issue","id":{},"t":{},"worker":0,"conn":1,"application_number":"{}","resident_id":"{}","card_serial":"{}","certificate_type":"juminhyo","channel":"konbini","options":{{"scope":"individual"}}}})",
+        id, id * 100, app, asked.resident_id, asked.card_serial));
+    lines.push_back(fmt::format(
+        R"({{"type":"complete","op":"issue","id":{},"t":{},"status":200,"outcome":"ok","body":{}}})",
+        id, id * 100 + 50, body.dump()));
+  };
+  std::string head_a, head_b;
+  for (const auto& r : pop) {
+    if (r.relationship == "世帯主" && r.household_id == a.household_id)
+      head_a = r.name.full_kanji();
+    if (r.relationship == "世帯主" && r.household_id == b.household_id)
+      head_b = r.name.full_kanji();
+  }
+  add(1, a, test::render("A-1", "juminhyo", {}, a, {a}, head_a, "S-1"));
+  add(2, a, test::render("A-2", "juminhyo", {}, b, {b}, head_b, "S-2"));  // WRONG_PERSON
+  json tampered = test::render("A-3", "juminhyo", {}, a, {a}, head_a, "S-3");
+  tampered["digest"] = std::string(64, '0');  // DIGEST_INVALID
+  add(3, a, tampered);
+  add(4, a, test::render("A-4", "juminhyo", {}, a, {a}, head_a, "S-3"));  // DUPLICATE serial
+  add(5, a, test::render("A-1", "juminhyo", {}, a, {a}, head_a, "S-5"));  // TAG_MISMATCH, DUPLICATE
+  checker by_lines(resident_model(pop), checker_options{});
+  checker by_events(resident_model(pop), checker_options{});
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string where = fmt::format("h.jsonl:{}", i + 1);
+    ASSERT_TRUE(feed_history_line(by_lines, lines[i], where));
+    auto ev = reference(lines[i], where);
+    ASSERT_TRUE(ev);
+    by_events.on_event(*ev);
+  }
+  by_lines.finish();
+  by_events.finish();
+  ASSERT_EQ(by_lines.findings().size(), by_events.findings().size());
+  std::set<std::string> kinds;
+  for (std::size_t i = 0; i < by_lines.findings().size(); ++i) {
+    const finding& x = by_lines.findings()[i];
+    const finding& y = by_events.findings()[i];
+    EXPECT_EQ(to_json(x), to_json(y));
+    kinds.insert(std::string(to_string(x.kind)));
+  }
+  for (const char* k : {"WRONG_PERSON", "DIGEST_INVALID", "DUPLICATE", "TAG_MISMATCH"}) {
+    EXPECT_EQ(kinds.count(k), 1u) << k;
+  }
+}
+
+}  // namespace
+}  // namespace kofu::verify
