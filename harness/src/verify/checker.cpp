@@ -834,17 +834,31 @@ std::vector<finding> request_checker::run() {
       add(finding_kind::not_issuable, {"status", "issued", "removed (転出・死亡等)", ""});
     }
     if (inv_.certificate_type == "inkan") {
+      // The certificate names the version it was issued from. When that version is an allowed
+      // one, it is the one whose seal must be registered: a window that also holds an earlier,
+      // registered version does not excuse a certificate issued from the cancelling one (the
+      // cancelled-seal defect strikes exactly while the cancellation is in flight). Otherwise
+      // (a label outside the window is STALE or PHANTOM already) any allowed version will do.
       const auto& tl = m_.timeline(p);
       const version_window w = window_of(p);
-      bool registered = false;
+      bool registered = false, labelled = false, labelled_registered = false;
+      std::uint32_t shown = w.hi;
       for (std::uint32_t i = w.lo; i <= w.hi; ++i) {
-        registered = registered || (tl[i].record.seal && tl[i].record.seal->status ==
-                                                             population::seal_status::registered);
+        const bool r =
+            tl[i].record.seal && tl[i].record.seal->status == population::seal_status::registered;
+        registered = registered || r;
+        if (static_cast<std::int64_t>(tl[i].record.version) == c.source_version) {
+          labelled = true;
+          labelled_registered = labelled_registered || r;
+          shown = i;
+        }
       }
-      if (!registered) {
-        add(finding_kind::not_issuable, {"seal", c.seal ? c.seal->registration_number : "(absent)",
-                                         "no registered seal at that time",
-                                         tl[w.hi].record.seal ? "seal cancelled" : "no seal"});
+      if (labelled ? !labelled_registered : !registered) {
+        add(finding_kind::not_issuable,
+            {"seal", c.seal ? c.seal->registration_number : "(absent)",
+             labelled ? fmt::format("no registered seal in v{}", c.source_version)
+                      : std::string("no registered seal at that time"),
+             tl[shown].record.seal ? "seal cancelled" : "no seal"});
       }
     }
     if (c.koseki && spec.koseki) {

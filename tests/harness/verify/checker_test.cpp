@@ -370,6 +370,34 @@ TEST(CheckerTest, EachFindingFromTable) {
        },
        nullptr,
        {{finding_kind::not_issuable, 1}}},
+      // The cancelled-seal defect: the cancellation is acknowledged while the request is in
+      // flight, so both versions are allowed; the certificate names the cancelling version.
+      {"NOT_ISSUABLE: printed from the version that cancelled the seal, cancelled in flight",
+       [](cast& c, history_builder& h) {
+         const auto& p = c.pop[c.sealed];
+         auto cancelled = *p.seal;
+         cancelled.status = population::seal_status::cancelled;
+         h.invoke_issue(1, 1000, p, "inkan");
+         h.invoke_update(101, 1100, p, 2, "seal", {{"seal", test::seal_json(cancelled)}});
+         h.complete_update(101, 1500, update_outcome::ok);
+         resident shown = p;
+         shown.version = 2;
+         h.complete_issue(1, 2000, answer_for(c.pop, shown, "inkan", {}, 1, h, {shown}));
+       },
+       nullptr,
+       {{finding_kind::not_issuable, 1}}},
+      {"inkan printed from the registered version while a cancellation is in flight is fine",
+       [](cast& c, history_builder& h) {
+         const auto& p = c.pop[c.sealed];
+         auto cancelled = *p.seal;
+         cancelled.status = population::seal_status::cancelled;
+         h.invoke_issue(1, 1000, p, "inkan");
+         h.invoke_update(101, 1100, p, 2, "seal", {{"seal", test::seal_json(cancelled)}});
+         h.complete_update(101, 1500, update_outcome::ok);
+         h.complete_issue(1, 2000, answer_for(c.pop, p, "inkan", {}, 1, h, {p}));
+       },
+       nullptr,
+       {}},
       {"TAG_MISMATCH and then DUPLICATE: an echo of the overlapping request's number",
        [](cast& c, history_builder& h) {
          const auto& p = c.pop[c.head];
