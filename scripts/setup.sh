@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # benchmarks (tests/bench)
   wrk                       # side-by-side load comparisons (tests/bench)
+  jq                        # reads report.json in the end-to-end campaign (tests/e2e)
 )
 
 missing=()
