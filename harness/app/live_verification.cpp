@@ -12,13 +12,11 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "kofu/verify/checker.hpp"
-#include "kofu/verify/history_event.hpp"
 #include "kofu/verify/resident_model.hpp"
 #include "run_command.hpp"
 
@@ -93,9 +91,11 @@ class checker_live final : public kofu::app::live_verification {
       block = end == std::string_view::npos ? std::string_view() : block.substr(end + 1);
       ++line_number_;
       if (line.empty()) continue;
-      auto event = verify::parse_history_line(line, "history");
-      if (!event || std::holds_alternative<verify::history_header>(*event)) continue;
-      checker_.on_event(*event);
+      // A line that does not parse is skipped here; the re-verification from the file reports it
+      // with its line number (and the counts are compared).
+      where_.assign("history.jsonl:");
+      where_ += std::to_string(line_number_);
+      (void)verify::feed_history_line(checker_, line, where_);
     }
   }
 
@@ -121,6 +121,7 @@ class checker_live final : public kofu::app::live_verification {
 
   verify::checker checker_;  // checker thread only
   std::uint64_t line_number_ = 0;
+  std::string where_;
   std::size_t published_ = 0;
   std::size_t printed_ = 0;
   std::atomic<std::uint64_t> findings_{0};

@@ -3,6 +3,10 @@
 #include <zstd.h>
 
 #include <fstream>
+#include <optional>
+#include <streambuf>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -85,6 +89,23 @@ std::optional<std::filesystem::path> find_history(const std::filesystem::path& d
   return std::nullopt;
 }
 
+namespace {
+
+// Whether the file starts with a zstd frame's magic number; leaves the stream at its start.
+bool starts_with_zstd_magic(std::ifstream& in) {
+  char magic[4] = {};
+  in.read(magic, 4);
+  const auto got = in.gcount();
+  in.clear();
+  in.seekg(0);
+  return got == 4 && static_cast<unsigned char>(magic[0]) == 0x28 &&
+         static_cast<unsigned char>(magic[1]) == 0xB5 &&
+         static_cast<unsigned char>(magic[2]) == 0x2F &&
+         static_cast<unsigned char>(magic[3]) == 0xFD;
+}
+
+}  // namespace
+
 result<reader> reader::open(const std::filesystem::path& path_in) {
   std::filesystem::path path = path_in;
   std::error_code ec;
@@ -100,15 +121,7 @@ result<reader> reader::open(const std::filesystem::path& path_in) {
   state->path = path;
   state->in.open(path, std::ios::binary);
   if (!state->in) return make_error(errc::io, fmt::format("{}: cannot open", path.string()));
-  char magic[4] = {};
-  state->in.read(magic, 4);
-  const auto got = state->in.gcount();
-  state->in.clear();
-  state->in.seekg(0);
-  state->compressed = got == 4 && static_cast<unsigned char>(magic[0]) == 0x28 &&
-                      static_cast<unsigned char>(magic[1]) == 0xB5 &&
-                      static_cast<unsigned char>(magic[2]) == 0x2F &&
-                      static_cast<unsigned char>(magic[3]) == 0xFD;
+  state->compressed = starts_with_zstd_magic(state->in);
   if (state->compressed) state->dctx = ZSTD_createDCtx();
   return reader(std::move(state));
 }
@@ -140,5 +153,85 @@ result<std::optional<record>> reader::next() {
 
 bool reader::truncated() const { return impl_->truncated; }
 const std::filesystem::path& reader::path() const { return impl_->path; }
+
+// A streambuf over the file: plain bytes, or zstd decoded in blocks.
+class text_stream::buffer final : public std::streambuf {
+ public:
+  buffer(std::ifstream file, bool compressed)
+      : file_(std::move(file)),
+        compressed_(compressed),
+        dctx_(compressed ? ZSTD_createDCtx() : nullptr),
+        in_(compressed ? ZSTD_DStreamInSize() : 0),
+        out_(compressed ? ZSTD_DStreamOutSize() : std::size_t{1} << 16) {}
+  ~buffer() override { ZSTD_freeDCtx(dctx_); }
+  buffer(const buffer&) = delete;
+  buffer& operator=(const buffer&) = delete;
+
+  bool compressed() const { return compressed_; }
+  const std::optional<std::string>& error() const { return error_; }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    const std::size_t got = compressed_ ? decode() : read_plain();
+    if (got == 0) return traits_type::eof();
+    setg(out_.data(), out_.data(), out_.data() + got);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::size_t read_plain() {
+    file_.read(out_.data(), static_cast<std::streamsize>(out_.size()));
+    return static_cast<std::size_t>(file_.gcount());
+  }
+
+  std::size_t decode() {
+    for (;;) {
+      if (in_pos_ == in_size_ && !output_pending_) {
+        if (error_) return 0;
+        file_.read(in_.data(), static_cast<std::streamsize>(in_.size()));
+        in_size_ = static_cast<std::size_t>(file_.gcount());
+        in_pos_ = 0;
+        if (in_size_ == 0) return 0;  // the end (of a killed run's stream too)
+      }
+      ZSTD_inBuffer ib{in_.data(), in_size_, in_pos_};
+      ZSTD_outBuffer ob{out_.data(), out_.size(), 0};
+      const std::size_t hint = ZSTD_decompressStream(dctx_, &ob, &ib);
+      in_pos_ = ib.pos;
+      if (ZSTD_isError(hint)) {
+        error_ = ZSTD_getErrorName(hint);
+        in_pos_ = in_size_ = 0;
+        output_pending_ = false;
+        return 0;
+      }
+      output_pending_ = ob.pos == ob.size;  // more may be waiting inside the decoder
+      if (ob.pos > 0) return ob.pos;
+    }
+  }
+
+  std::ifstream file_;
+  bool compressed_;
+  ZSTD_DCtx* dctx_;
+  std::vector<char> in_;
+  std::vector<char> out_;
+  std::size_t in_size_ = 0;
+  std::size_t in_pos_ = 0;
+  bool output_pending_ = false;
+  std::optional<std::string> error_;
+};
+
+result<std::unique_ptr<text_stream>> text_stream::open(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return make_error(errc::io, fmt::format("{}: cannot open", file.string()));
+  const bool compressed = starts_with_zstd_magic(in);
+  return std::unique_ptr<text_stream>(
+      new text_stream(std::make_unique<buffer>(std::move(in), compressed)));
+}
+
+text_stream::text_stream(std::unique_ptr<buffer> b)
+    : std::istream(b.get()), buffer_(std::move(b)) {}
+text_stream::~text_stream() = default;
+bool text_stream::compressed() const { return buffer_->compressed(); }
+std::optional<std::string> text_stream::decode_error() const { return buffer_->error(); }
 
 }  // namespace kofu::history

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "kofu/common/sha256.hpp"
+#include "kofu/history/reader.hpp"
 #include "kofu/population/reader.hpp"
 
 namespace kofu::verify {
@@ -206,17 +207,16 @@ result<std::string> file_sha256(const std::filesystem::path& p) {
 }  // namespace
 
 result<verify_result> verify_directory(const std::filesystem::path& dir) {
-  const auto history_path = dir / "history.jsonl";
-  std::ifstream in(history_path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (std::filesystem::exists(dir / "history.jsonl.zst", ec)) {
-      return make_error(errc::usage, fmt::format("{}: compressed histories are not read yet; "
-                                                 "decompress with `zstd -d` first",
-                                                 (dir / "history.jsonl.zst").string()));
-    }
-    return make_error(errc::io, fmt::format("{}: cannot open", history_path.string()));
+  // history.jsonl, or history.jsonl.zst (decompressed as it is read; a killed run's too).
+  const auto found = history::find_history(dir);
+  if (!found) {
+    return make_error(errc::io,
+                      fmt::format("{}: no history.jsonl or history.jsonl.zst in it", dir.string()));
   }
+  const auto& history_path = *found;
+  auto stream = history::text_stream::open(history_path);
+  if (!stream) return stream.error();
+  std::istream& in = **stream;
   // The header is the first line: it names the population and the verification settings.
   std::string first;
   if (!std::getline(in, first)) {
@@ -249,6 +249,10 @@ result<verify_result> verify_directory(const std::filesystem::path& dir) {
   checker c(resident_model(std::move(*residents)), options_from_header(header->raw));
   auto info = replay_history(in, history_path.string(), c, 2);
   if (!info) return info.error();
+  if (auto bad = (*stream)->decode_error()) {
+    return make_error(errc::parse, fmt::format("{}: corrupt zstd data after line {}: {}",
+                                               history_path.string(), info->lines + 1, *bad));
+  }
   c.finish();
   info->lines += 1;
   info->header = header->raw;

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "kofu/common/sha256.hpp"
+#include "kofu/history/writer.hpp"
 #include "kofu/population/generator.hpp"
 #include "kofu/population/reader.hpp"
 #include "test_support.hpp"
@@ -191,6 +193,68 @@ TEST(VerifyDirectoryTest, KilledRunWithTruncatedLastLineIsVerified) {
   ASSERT_TRUE(result.has_value()) << result.error().message;
   EXPECT_TRUE(result->report["history"]["truncated_last_line"].get<bool>());
   EXPECT_EQ(result->report["outcomes"]["unanswered"], 1);
+}
+
+// A compressed history (history.jsonl.zst, written by the real history writer) verifies exactly
+// like the plain one; one cut short by a kill still verifies; corrupt data is an error.
+TEST(VerifyDirectoryTest, CompressedHistoryVerifiesLikeThePlainOne) {
+  run_folder plain;
+  plain.standard_history();
+  plain.write();
+  auto expected = verify_directory(plain.dir.path());
+  ASSERT_TRUE(expected.has_value()) << expected.error().message;
+
+  run_folder packed;
+  packed.standard_history();
+  std::uintmax_t first_flush = 0;
+  {
+    auto w = kofu::history::writer::open(
+        {packed.dir / "history.jsonl.zst", true, std::chrono::milliseconds(20)});
+    ASSERT_TRUE(w.has_value()) << w.error().message;
+    const std::size_t half = packed.events.size() / 2;
+    for (std::size_t part = 0; part < 2; ++part) {
+      std::string lines;
+      for (std::size_t i = part == 0 ? 0 : half; i < (part == 0 ? half : packed.events.size());
+           ++i) {
+        lines += packed.events[i].dump() + "\n";
+      }
+      (*w)->submit(std::move(lines));
+      if (part == 0) {
+        // Wait (bounded) for the writer's flush of the first half.
+        for (int i = 0; i < 200 && first_flush == 0; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          first_flush = std::filesystem::file_size(packed.dir / "history.jsonl.zst");
+        }
+      }
+    }
+    ASSERT_TRUE((*w)->close().has_value());
+  }
+  ASSERT_GT(first_flush, 0u);
+  ASSERT_FALSE(std::filesystem::exists(packed.dir / "history.jsonl"));
+  auto got = verify_directory(packed.dir.path());
+  ASSERT_TRUE(got.has_value()) << got.error().message;
+  EXPECT_EQ(got->report["findings"], expected->report["findings"]);
+  EXPECT_EQ(got->report["outcomes"], expected->report["outcomes"]);
+  EXPECT_EQ(got->report["verdict"], expected->report["verdict"]);
+
+  // Killed after the first flush, inside the next block: what was flushed is verified.
+  const std::string bytes = kofu::test::read_file(packed.dir / "history.jsonl.zst");
+  ASSERT_LT(first_flush + 3, bytes.size());
+  kofu::test::write_file(packed.dir / "history.jsonl.zst", bytes.substr(0, first_flush + 3));
+  auto killed = verify_directory(packed.dir.path());
+  ASSERT_TRUE(killed.has_value()) << killed.error().message;
+  EXPECT_FALSE(killed->report["history"]["complete"].get<bool>());
+  EXPECT_LT(killed->report["history"]["lines"].get<int>(),
+            got->report["history"]["lines"].get<int>());
+
+  // Corrupt: bytes in the middle of the frame replaced.
+  std::string broken = bytes;
+  for (std::size_t i = 20; i < 40 && i < broken.size(); ++i) broken[i] = '\xff';
+  kofu::test::write_file(packed.dir / "history.jsonl.zst", broken);
+  auto bad = verify_directory(packed.dir.path());
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("history.jsonl.zst"), std::string::npos)
+      << bad.error().message;
 }
 
 TEST(VerifyDirectoryTest, RejectsBadInput) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,5 +48,25 @@ class reader {
 
 // The history file of a run folder: DIR/history.jsonl or DIR/history.jsonl.zst, whichever exists.
 std::optional<std::filesystem::path> find_history(const std::filesystem::path& dir);
+
+// The history's text as a stream of bytes, decompressed on the fly when the file is zstd
+// (detected from its first bytes), for readers that parse lines themselves (`kofu verify`).
+// A stream cut short by a kill ends where the data ends; corrupt compressed data ends the stream
+// and is reported by decode_error().
+class text_stream : public std::istream {
+ public:
+  static result<std::unique_ptr<text_stream>> open(const std::filesystem::path& file);
+  ~text_stream() override;
+  text_stream(const text_stream&) = delete;
+  text_stream& operator=(const text_stream&) = delete;
+  bool compressed() const;
+  // Set when the compressed data could not be decoded (the stream ended there).
+  std::optional<std::string> decode_error() const;
+
+ private:
+  class buffer;
+  explicit text_stream(std::unique_ptr<buffer> b);
+  std::unique_ptr<buffer> buffer_;
+};
 
 }  // namespace kofu::history
