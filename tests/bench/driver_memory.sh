@@ -2,7 +2,10 @@
 # Memory of `kofu run` over a long run (issue 4: "memory stays flat over a 10-minute run").
 # Not a test: prints kofu's resident set size every 15 s while it drives the embedded kofu-mock.
 #
-#   tests/bench/driver_memory.sh BUILD_DIR [SECONDS=600] [RATE=2000]
+#   tests/bench/driver_memory.sh BUILD_DIR [SECONDS=600] [RATE=2000] [KOFU_RUN_FLAGS…]
+#
+# e.g. `--verify-after-only` to measure the driver without the online verifier (which keeps
+# 12 bytes per answered certificate for DUPLICATE and one record per update).
 #
 # Open model at RATE requests/s with updates, history on; traffic to 127.0.0.1 only; the run
 # stops by itself after SECONDS, and kofu stops the kofu-mock it started.
@@ -10,6 +13,7 @@ set -euo pipefail
 build=${1:?usage: driver_memory.sh BUILD_DIR [SECONDS] [RATE]}
 seconds=${2:-600}
 rate=${3:-2000}
+shift $(( $# < 3 ? $# : 3 ))
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/memory.json" <<JSON
@@ -25,9 +29,9 @@ cat > "$work/memory.json" <<JSON
   "thresholds": {"max_findings": 0}
 }
 JSON
-"$build/harness/kofu" run "$work/memory.json" --out "$work/run" > "$work/run.log" 2>&1 &
+"$build/harness/kofu" run "$work/memory.json" --out "$work/run" "$@" > "$work/run.log" 2>&1 &
 pid=$!
-echo "kofu run pid $pid: ${seconds} s at ${rate}/s"
+echo "kofu run pid $pid: ${seconds} s at ${rate}/s $*"
 start=$(date +%s)
 while kill -0 "$pid" 2>/dev/null; do
   rss=$(awk '/^VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null || true)
