@@ -131,6 +131,21 @@ void single(history_builder& h, const resident& subject, const std::string& type
   h.complete_issue(1, 2000, body);
 }
 
+// The cancelled-seal defect's overlap: an inkan request of the sealed resident within
+// [1000, 2000] while a cancellation of its seal is sent (1100) and acknowledged (1500), so both
+// versions are allowed; the answer is printed from `printed_version` (1 registered, 2 cancelled).
+void inkan_during_cancellation(cast& c, history_builder& h, std::uint32_t printed_version) {
+  const auto& p = c.pop[c.sealed];
+  auto cancelled = *p.seal;
+  cancelled.status = population::seal_status::cancelled;
+  h.invoke_issue(1, 1000, p, "inkan");
+  h.invoke_update(101, 1100, p, 2, "seal", {{"seal", test::seal_json(cancelled)}});
+  h.complete_update(101, 1500, update_outcome::ok);
+  resident shown = p;
+  shown.version = printed_version;
+  h.complete_issue(1, 2000, answer_for(c.pop, shown, "inkan", {}, 1, h, {shown}));
+}
+
 TEST(CheckerTest, EachFindingFromTable) {
   const std::vector<checker_case> cases = {
       {"clean individual juminhyo with all options",
@@ -370,32 +385,12 @@ TEST(CheckerTest, EachFindingFromTable) {
        },
        nullptr,
        {{finding_kind::not_issuable, 1}}},
-      // The cancelled-seal defect: the cancellation is acknowledged while the request is in
-      // flight, so both versions are allowed; the certificate names the cancelling version.
       {"NOT_ISSUABLE: printed from the version that cancelled the seal, cancelled in flight",
-       [](cast& c, history_builder& h) {
-         const auto& p = c.pop[c.sealed];
-         auto cancelled = *p.seal;
-         cancelled.status = population::seal_status::cancelled;
-         h.invoke_issue(1, 1000, p, "inkan");
-         h.invoke_update(101, 1100, p, 2, "seal", {{"seal", test::seal_json(cancelled)}});
-         h.complete_update(101, 1500, update_outcome::ok);
-         resident shown = p;
-         shown.version = 2;
-         h.complete_issue(1, 2000, answer_for(c.pop, shown, "inkan", {}, 1, h, {shown}));
-       },
+       [](cast& c, history_builder& h) { inkan_during_cancellation(c, h, 2); },
        nullptr,
        {{finding_kind::not_issuable, 1}}},
       {"inkan printed from the registered version while a cancellation is in flight is fine",
-       [](cast& c, history_builder& h) {
-         const auto& p = c.pop[c.sealed];
-         auto cancelled = *p.seal;
-         cancelled.status = population::seal_status::cancelled;
-         h.invoke_issue(1, 1000, p, "inkan");
-         h.invoke_update(101, 1100, p, 2, "seal", {{"seal", test::seal_json(cancelled)}});
-         h.complete_update(101, 1500, update_outcome::ok);
-         h.complete_issue(1, 2000, answer_for(c.pop, p, "inkan", {}, 1, h, {p}));
-       },
+       [](cast& c, history_builder& h) { inkan_during_cancellation(c, h, 1); },
        nullptr,
        {}},
       {"TAG_MISMATCH and then DUPLICATE: an echo of the overlapping request's number",
