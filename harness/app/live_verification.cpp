@@ -4,6 +4,9 @@
 // The final report still comes from re-reading the file (verify_command.cpp), and the two counts
 // are compared there: a disagreement is a bug of kofu's and is reported as such.
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -26,6 +29,9 @@ namespace verify = kofu::verify;
 
 // Findings printed one by one; the rest are counted on the status line and listed in the report.
 constexpr std::size_t max_messages = 20;
+// History waiting for the online checker beyond which it gives up (the final report still checks
+// everything).
+constexpr std::size_t max_queued_bytes = std::size_t{256} << 20;
 
 class checker_live final : public kofu::app::live_verification {
  public:
@@ -40,9 +46,27 @@ class checker_live final : public kofu::app::live_verification {
   void submit(std::string&& lines) override {
     {
       std::lock_guard lock(mutex_);
+      if (fell_behind_) return;
+      queued_bytes_ += lines.size();
+      if (queued_bytes_ > max_queued_bytes) {
+        // The load outruns the checker (it runs at the lowest priority, so as not to slow the
+        // load on a small machine): stop here rather than hold the history in memory.
+        fell_behind_ = true;
+        queue_.clear();
+        queued_bytes_ = 0;
+        messages_.push_back(
+            "the online verifier fell behind the load and stopped; the final report checks the "
+            "whole history");
+        return;
+      }
       queue_.push_back(std::move(lines));
     }
     wake_.notify_one();
+  }
+
+  bool kept_up() const override {
+    std::lock_guard lock(mutex_);
+    return !fell_behind_;
   }
 
   std::uint64_t findings() const override { return findings_.load(std::memory_order_relaxed); }
@@ -66,6 +90,8 @@ class checker_live final : public kofu::app::live_verification {
  private:
   // Checker thread.
   void loop() {
+    // Spare CPU only: the load and the server come first (Linux: per-thread nice value).
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
     std::vector<std::string> taken;
     for (;;) {
       bool stop = false;
@@ -73,6 +99,7 @@ class checker_live final : public kofu::app::live_verification {
         std::unique_lock lock(mutex_);
         wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         taken.swap(queue_);
+        queued_bytes_ = 0;
         stop = stopping_;
       }
       for (const auto& block : taken) feed(block);
@@ -126,11 +153,13 @@ class checker_live final : public kofu::app::live_verification {
   std::size_t printed_ = 0;
   std::atomic<std::uint64_t> findings_{0};
 
-  std::mutex mutex_;  // guards the three below
+  mutable std::mutex mutex_;  // guards the five below
   std::condition_variable wake_;
   std::vector<std::string> queue_;
   std::vector<std::string> messages_;
   bool stopping_ = false;
+  std::size_t queued_bytes_ = 0;
+  bool fell_behind_ = false;
 
   std::thread thread_;  // last: starts once everything above is built
 };

@@ -373,7 +373,8 @@ int run(run_args& args) {
         p.target_rate > 0 ? fmt::format("/{:.0f}", p.target_rate) : std::string(), p.in_flight,
         format_ms(p.p50_us), format_ms(p.p99_us), t.ok, t.retry, t.refused,
         t.errors + t.server_error, t.timeouts, t.updates_ok, t.updates_sent,
-        live ? fmt::format("  findings {}", live->findings()) : std::string());
+        live ? fmt::format("  findings {}{}", live->findings(), live->kept_up() ? "" : "+")
+             : std::string());
     if (live) {
       for (const auto& message : live->take_messages()) {
         fmt::print(stderr, "{}{}\n", tty ? "\r\033[K" : "", message);
@@ -413,7 +414,7 @@ int run(run_args& args) {
     if (!args.quiet) {
       for (const auto& message : live->take_messages()) fmt::print(stderr, "{}\n", message);
     }
-    online_findings = live->findings();
+    if (live->kept_up()) online_findings = live->findings();
     live.reset();  // its model is not needed while the history is re-verified
   }
   if (server) {

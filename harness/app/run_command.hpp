@@ -37,6 +37,8 @@ class live_verification {
   virtual std::uint64_t findings() const = 0;
   // One line of plain text per new finding (the first few of the run), to print.
   virtual std::vector<std::string> take_messages() = 0;
+  // False once it gave up because the load outran it (its findings() are then partial).
+  virtual bool kept_up() const = 0;
   // Checks everything submitted, then everything still waiting (the run is over). Idempotent.
   virtual void finish() = 0;
 };

@@ -68,7 +68,7 @@ JSON
 TIMEV=""; [[ -x /usr/bin/time ]] && TIMEV="/usr/bin/time -v"
 
 scenario "{\"duration_s\": $SECS, \"model\": \"closed\", \"users\": $CONNS}" >"$WORK/closed.json"
-$TIMEV "$KOFU" run "$WORK/closed.json" --out "$WORK/closed" --quiet >"$WORK/closed.out" 2>"$WORK/closed.err" || true
+$TIMEV "$KOFU" run "$WORK/closed.json" --out "$WORK/closed" --quiet ${KOFU_RUN_FLAGS:-} >"$WORK/closed.out" 2>"$WORK/closed.err" || true
 KOFU_RATE=$(python3 -c "import json; s=json.load(open('$WORK/closed/run.json')); print(round(s['sent']/$SECS,1))")
 python3 -c "import json; s=json.load(open('$WORK/closed/run.json')); print('  kofu outcomes:', {k: s[k] for k in ('ok','retry','refused','errors','timeouts')})"
 echo "kofu closed: $KOFU_RATE req/s (history $(du -h "$WORK/closed/history.jsonl" | cut -f1)), ratio $(python3 -c "print(round($KOFU_RATE/$WRK_RATE,3))")"
@@ -77,7 +77,7 @@ grep -h "Maximum resident" "$WORK/closed.err" || true
 RATE=$(python3 -c "print(int($WRK_RATE*0.5))")
 curl -s "$URL/metrics" >"$WORK/metrics.before"
 scenario "{\"duration_s\": $SECS, \"rate\": $RATE}" >"$WORK/open.json"
-$TIMEV "$KOFU" run "$WORK/open.json" --out "$WORK/open" --quiet >"$WORK/open.out" 2>"$WORK/open.err" || true
+$TIMEV "$KOFU" run "$WORK/open.json" --out "$WORK/open" --quiet ${KOFU_RUN_FLAGS:-} >"$WORK/open.out" 2>"$WORK/open.err" || true
 curl -s "$URL/metrics" >"$WORK/metrics.after"
 grep -h "Maximum resident" "$WORK/open.err" || true
 python3 - "$WORK" "$RATE" "$SECS" <<'PY'
