@@ -4,9 +4,6 @@
 // The final report still comes from re-reading the file (verify_command.cpp), and the two counts
 // are compared there: a disagreement is a bug of kofu's and is reported as such.
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -49,8 +46,7 @@ class checker_live final : public kofu::app::live_verification {
       if (fell_behind_) return;
       queued_bytes_ += lines.size();
       if (queued_bytes_ > max_queued_bytes) {
-        // The load outruns the checker (it runs at the lowest priority, so as not to slow the
-        // load on a small machine): stop here rather than hold the history in memory.
+        // The load outruns the checker: stop here rather than hold the history in memory.
         fell_behind_ = true;
         queue_.clear();
         queued_bytes_ = 0;
@@ -90,8 +86,6 @@ class checker_live final : public kofu::app::live_verification {
  private:
   // Checker thread.
   void loop() {
-    // Spare CPU only: the load and the server come first (Linux: per-thread nice value).
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
     std::vector<std::string> taken;
     for (;;) {
       bool stop = false;
