@@ -14,65 +14,29 @@ namespace kofu::history {
 
 struct reader::impl {
   std::filesystem::path path;
-  std::ifstream in;
-  bool compressed = false;
-  ZSTD_DCtx* dctx = nullptr;
-  std::string raw;  // compressed bytes not yet consumed
-  std::size_t raw_pos = 0;
-  std::string text;  // decompressed (or plain) bytes not yet split into lines
+  std::unique_ptr<text_stream> in;  // the file's text, decompressed when it is zstd
+  std::string text;                 // text not yet split into lines
   std::size_t text_pos = 0;
   bool input_done = false;
-  bool frame_open = false;  // inside a zstd frame that has not ended
   bool truncated = false;
   std::uint64_t line = 0;
-
-  ~impl() { ZSTD_freeDCtx(dctx); }
 
   // Appends more text; false at the end of the input.
   bool fill() {
     if (input_done) return false;
     std::string chunk(1 << 16, '\0');
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    chunk.resize(static_cast<std::size_t>(in.gcount()));
+    in->read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    chunk.resize(static_cast<std::size_t>(in->gcount()));
     if (chunk.empty()) {
       input_done = true;
       return false;
     }
-    if (!compressed) {
-      compact();
-      text += chunk;
-      return true;
-    }
-    raw.erase(0, raw_pos);
-    raw_pos = 0;
-    raw += chunk;
-    compact();
-    std::string out(ZSTD_DStreamOutSize(), '\0');
-    while (raw_pos < raw.size()) {
-      ZSTD_inBuffer ib{raw.data() + raw_pos, raw.size() - raw_pos, 0};
-      ZSTD_outBuffer ob{out.data(), out.size(), 0};
-      const std::size_t hint = ZSTD_decompressStream(dctx, &ob, &ib);
-      if (ZSTD_isError(hint)) {
-        // Corrupt data: treat as the end (what precedes it has been returned).
-        input_done = true;
-        truncated = true;
-        raw.clear();
-        raw_pos = 0;
-        break;
-      }
-      raw_pos += ib.pos;
-      text.append(out.data(), ob.pos);
-      frame_open = hint != 0;
-      if (ib.pos == 0 && ob.pos == 0) break;
-    }
-    return true;
-  }
-
-  void compact() {
     if (text_pos > 0) {
       text.erase(0, text_pos);
       text_pos = 0;
     }
+    text += chunk;
+    return true;
   }
 };
 
@@ -119,10 +83,9 @@ result<reader> reader::open(const std::filesystem::path& path_in) {
   }
   auto state = std::make_unique<impl>();
   state->path = path;
-  state->in.open(path, std::ios::binary);
-  if (!state->in) return make_error(errc::io, fmt::format("{}: cannot open", path.string()));
-  state->compressed = starts_with_zstd_magic(state->in);
-  if (state->compressed) state->dctx = ZSTD_createDCtx();
+  auto stream = text_stream::open(path);
+  if (!stream) return stream.error();
+  state->in = std::move(*stream);
   return reader(std::move(state));
 }
 
@@ -133,7 +96,10 @@ result<std::optional<record>> reader::next() {
     if (newline == std::string::npos) {
       if (s.fill()) continue;
       // End of input: what remains is a line cut short by a kill.
-      if (s.text_pos < s.text.size() || (s.compressed && s.frame_open)) s.truncated = true;
+      // Corrupt compressed data ends the input too: what precedes it has been returned.
+      if (s.text_pos < s.text.size() || s.in->frame_open() || s.in->decode_error()) {
+        s.truncated = true;
+      }
       s.text.clear();
       s.text_pos = 0;
       return std::optional<record>{};
@@ -168,6 +134,7 @@ class text_stream::buffer final : public std::streambuf {
   buffer& operator=(const buffer&) = delete;
 
   bool compressed() const { return compressed_; }
+  bool frame_open() const { return frame_open_; }
   const std::optional<std::string>& error() const { return error_; }
 
  protected:
@@ -204,6 +171,7 @@ class text_stream::buffer final : public std::streambuf {
         output_pending_ = false;
         return 0;
       }
+      frame_open_ = hint != 0;
       output_pending_ = ob.pos == ob.size;  // more may be waiting inside the decoder
       if (ob.pos > 0) return ob.pos;
     }
@@ -217,6 +185,7 @@ class text_stream::buffer final : public std::streambuf {
   std::size_t in_size_ = 0;
   std::size_t in_pos_ = 0;
   bool output_pending_ = false;
+  bool frame_open_ = false;  // inside a zstd frame that has not ended
   std::optional<std::string> error_;
 };
 
@@ -232,6 +201,7 @@ text_stream::text_stream(std::unique_ptr<buffer> b)
     : std::istream(b.get()), buffer_(std::move(b)) {}
 text_stream::~text_stream() = default;
 bool text_stream::compressed() const { return buffer_->compressed(); }
+bool text_stream::frame_open() const { return buffer_->frame_open(); }
 std::optional<std::string> text_stream::decode_error() const { return buffer_->error(); }
 
 }  // namespace kofu::history

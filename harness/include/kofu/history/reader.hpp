@@ -60,6 +60,8 @@ class text_stream : public std::istream {
   text_stream(const text_stream&) = delete;
   text_stream& operator=(const text_stream&) = delete;
   bool compressed() const;
+  // Inside a zstd frame that has not ended (after the end: the run was killed while writing).
+  bool frame_open() const;
   // Set when the compressed data could not be decoded (the stream ended there).
   std::optional<std::string> decode_error() const;
 
