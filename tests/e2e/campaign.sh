@@ -67,7 +67,7 @@ run() {
     return 1
   fi
   local requests answered findings kinds victims
-  requests=$(jq '[.outcomes[]] | add' "$report")
+  requests=$(jq '.exposure.requests' "$report")
   answered=$(jq '.answered' "$report")
   findings=$(jq '[.findings_by_kind[]] | add' "$report")
   kinds=$(jq -r '[.findings_by_kind | to_entries[] | select(.value > 0) | "\(.key)=\(.value)"] | join(" ")' "$report")
@@ -86,7 +86,7 @@ run() {
 for i in $(seq "$CLEAN_RUNS"); do
   if run "clean-$i" 0 --duration "$CLEAN_SECONDS"; then
     r=$WORK/clean-$i/report.json
-    n=$(jq '[.outcomes[]] | add' "$r")
+    n=$(jq '.exposure.requests' "$r")
     if ((n < MIN_REQUESTS)); then
       echo "FAIL clean-$i: $n requests < $MIN_REQUESTS (machine too slow for CLEAN_SECONDS=$CLEAN_SECONDS?)"
       failures=$((failures + 1))
