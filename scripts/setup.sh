@@ -17,6 +17,7 @@ packages=(
   libbenchmark-dev          # benchmarks (tests/bench)
   wrk                       # side-by-side load comparisons (tests/bench)
   jq                        # reads report.json in the end-to-end campaign (tests/e2e)
+  python3                   # arithmetic and JSON in the benchmark scripts (tests/bench/*.sh)
 )
 
 missing=()
