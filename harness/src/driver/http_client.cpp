@@ -1,6 +1,9 @@
 #include "kofu/driver/http_client.hpp"
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <optional>
 #include <vector>
@@ -116,6 +119,19 @@ struct connection::impl {
   beast::flat_buffer buffer;
   std::vector<tcp::endpoint> resolved;  // cached after the first resolve
   const char* stage = "connect";        // what connect() was doing when it failed
+  clock_type::time_point last_used{};   // when the last exchange on this connection ended
+
+  // Whether an idle open connection can still carry a request: nothing is readable on it. End of
+  // stream means the server closed it; bytes mean something nobody asked for (a TLS
+  // close_notify, a stray answer): either way it must not be used. One non-blocking peek.
+  bool still_usable() {
+    char byte = 0;
+    for (;;) {
+      const auto n = ::recv(lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+  }
 
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
   bool open() const { return plain.has_value() || secure.has_value(); }
@@ -204,6 +220,13 @@ asio::awaitable<exchange_result> connection::exchange(
     r.error = fmt::format("{}: {}", stage, ec.message());
     impl_->close();  // never reused after a failure
   };
+  // Checked only after a pause: a server closes idle connections after seconds, and a
+  // connection in steady use is not worth a system call per request.
+  if (impl_->open() && clock_type::now() - impl_->last_used > std::chrono::milliseconds(20) &&
+      !impl_->still_usable()) {
+    impl_->close();
+    ++stale_dropped_;
+  }
   if (!impl_->open()) {
     ++serial_;
     ++connects_;
@@ -231,6 +254,7 @@ asio::awaitable<exchange_result> connection::exchange(
     co_return r;
   }
   r.received_at = clock_type::now();
+  impl_->last_used = r.received_at;
   auto& response = parser.get();
   r.outcome = exchange_result::kind::answered;
   r.status = response.result_int();

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "mock_process.hpp"
 #include "test_server.hpp"
 
 namespace {
@@ -105,6 +106,29 @@ TEST(HttpClientTest, NeverReusesAConnectionAfterATimeout) {
   ASSERT_EQ(seen.size(), 4u);
   EXPECT_EQ(seen[0].connection, 1u);
   for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_EQ(seen[i].connection, 2u);
+}
+
+// A real kofu-mock closes a keep-alive connection that stays idle past its read timeout. The next
+// request must go out on a new connection instead of failing with "end of stream" on the closed
+// one: that error would be the harness's, not the server's.
+TEST(HttpClientTest, ReplacesAnIdleConnectionTheServerClosed) {
+  kofu::test::temp_dir dir;
+  kofu::test::mock_process mock(dir, 50, 3, {"--read-timeout-ms", "100"});
+  ASSERT_NE(mock.port, 0) << "kofu-mock did not start";
+  run_client([&](asio::io_context& io) -> asio::awaitable<void> {
+    connection c(io.get_executor(), *kofu::driver::parse_endpoint(mock.url()), nullptr, "");
+    for (int round = 0; round < 3; ++round) {
+      http::request<http::string_body> get{http::verb::get, "/version", 11};
+      auto r = co_await c.exchange(get, std::chrono::seconds(5));
+      EXPECT_EQ(r.outcome, exchange_result::kind::answered) << "round " << round << ": " << r.error;
+      EXPECT_EQ(r.status, 200u);
+      // Past the server's read timeout: it closes the idle connection.
+      asio::steady_timer wait(io, std::chrono::milliseconds(400));
+      co_await wait.async_wait(asio::use_awaitable);
+    }
+    EXPECT_EQ(c.stale_dropped(), 2u);
+    EXPECT_EQ(c.connects(), 3u);
+  });
 }
 
 TEST(HttpClientTest, ConnectionRefusedIsAnErrorNotAnAnswer) {

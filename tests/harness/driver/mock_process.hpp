@@ -17,13 +17,15 @@
 namespace kofu::test {
 
 struct mock_process {
-  mock_process(const temp_dir& dir, std::uint64_t residents, std::uint64_t seed)
+  // `extra` goes to kofu-mock's command line after the standard options.
+  mock_process(const temp_dir& dir, std::uint64_t residents, std::uint64_t seed,
+               const std::vector<std::string>& extra = {})
       : population(dir / "population.jsonl") {
     EXPECT_TRUE(kofu::population::generate_file({residents, seed, 0.05}, population));
-    process = std::make_unique<child_process>(
-        std::vector<std::string>{mock_binary(), "--population", population.string(), "--listen",
-                                 "127.0.0.1:0", "--admin-token", admin_token},
-        dir / "kofu-mock.log");
+    std::vector<std::string> args{mock_binary(), "--population",  population.string(), "--listen",
+                                  "127.0.0.1:0", "--admin-token", admin_token};
+    args.insert(args.end(), extra.begin(), extra.end());
+    process = std::make_unique<child_process>(args, dir / "kofu-mock.log");
     const auto line = process->read_line(std::chrono::seconds(30));
     std::smatch m;
     if (line &&

@@ -8,6 +8,12 @@
 // one request can then never be read as the answer to the next — the harness itself must not
 // cross-wire requests (the redis-py failure behind ChatGPT's 2023 leak). Errors are values
 // (asio::as_tuple), never exceptions.
+//
+// A kept-alive connection that sat idle is looked at before it is used again: if the server has
+// closed it meanwhile (its keep-alive or read timeout) or sent bytes nobody asked for, it is
+// dropped and a new one opened, as HTTP clients do before reusing a connection. Otherwise the
+// request would go out on a socket the server no longer reads, and an answer-less "end of
+// stream" would count against the server as an error although it never saw the request.
 
 #include <chrono>
 #include <cstdint>
@@ -80,6 +86,8 @@ class connection {
   std::uint64_t serial() const { return serial_; }
   // TCP connections opened so far.
   std::uint64_t connects() const { return connects_; }
+  // Idle connections found closed by the server (or carrying unasked-for bytes) and replaced.
+  std::uint64_t stale_dropped() const { return stale_dropped_; }
   bool is_open() const;
   // Closes the connection now (the next exchange reconnects).
   void close();
@@ -89,6 +97,7 @@ class connection {
   std::unique_ptr<impl> impl_;
   std::uint64_t serial_ = 0;
   std::uint64_t connects_ = 0;
+  std::uint64_t stale_dropped_ = 0;
 };
 
 }  // namespace kofu::driver
