@@ -7,7 +7,12 @@
 //                        does (strict reader, nlohmann only for other lines); /1 with the
 //                        digest check (the default), /0 without (no SHA-256 of the certificate)
 //   BM_ReplayTextDom     the same lines through nlohmann's DOM (the reference reader)
-//   BM_StrictLine        parse_history_line on one complete line (strict reader, decode, digest)
+//   BM_StrictLine        parse_history_line on one complete line (strict reader, decode, digest),
+//                        keys sorted as nlohmann dumps them ("body" first, like every line here)
+//   BM_StrictLineDriverOrder  the same line with its members in the order the driver writes
+//                        them (type, op, id, t, status, outcome, body)
+//   BM_StrictInvokeLine  parse_history_line on one issue invoke line; /0 keys sorted, /1 in the
+//                        driver's order
 //   BM_ParseLine         nlohmann DOM parse of one complete line
 //   BM_DigestOnly        SHA-256 of one certificate's canonical text (the digest check's floor)
 //   BM_DecodeAnswerText  decode_answer_text on one canonical body (strict reader); /1 with the
@@ -149,18 +154,20 @@ const bench_history& history(std::size_t requests) {
       continue;
     }
     ++id;
-    h.events.push_back({{"type", "invoke"},
-                        {"op", "issue"},
-                        {"id", id},
-                        {"t", t},
-                        {"worker", id % 4},
-                        {"conn", id % 64},
-                        {"application_number", "KOFU-000001-" + std::to_string(id)},
-                        {"resident_id", current[r].resident_id},
-                        {"card_serial", current[r].card_serial},
-                        {"certificate_type", "juminhyo"},
-                        {"channel", "konbini"},
-                        {"options", {{"scope", "individual"}}}});
+    h.events.push_back(
+        {{"type", "invoke"},
+         {"op", "issue"},
+         {"id", id},
+         {"t", t},
+         {"worker", id % 4},
+         // The driver's connection number: (worker << 40) | (slot << 24) | reconnect serial.
+         {"conn", ((id % 4) << 40) | ((id % 64) << 24) | 1},
+         {"application_number", "KOFU-000001-" + std::to_string(id)},
+         {"resident_id", current[r].resident_id},
+         {"card_serial", current[r].card_serial},
+         {"certificate_type", "juminhyo"},
+         {"channel", "konbini"},
+         {"options", {{"scope", "individual"}}}});
     open.push_back({id, r, t + 1'000'000});
   }
   for (const auto& o : open) {
@@ -275,6 +282,59 @@ void BM_StrictLine(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(line.size()));
 }
 BENCHMARK(BM_StrictLine);
+
+// A member of `e` as the driver prints it (compact JSON).
+std::string member_text(const json& e, const char* key) {
+  return "\"" + std::string(key) + "\":" + e[key].dump();
+}
+
+// `e` printed with the members in `order` first, as harness/src/driver/driver.cpp writes them.
+std::string in_driver_order(const json& e, const std::vector<const char*>& order) {
+  std::string line = "{";
+  for (const char* key : order) {
+    if (!e.contains(key)) continue;
+    if (line.size() > 1) line += ',';
+    line += member_text(e, key);
+  }
+  return line + "}";
+}
+
+void BM_StrictLineDriverOrder(benchmark::State& state) {
+  const std::string line = in_driver_order(json::parse(sample_line()),
+                                           {"type", "op", "id", "t", "status", "outcome", "body"});
+  if (!parse_history_line(line, "bench")) state.SkipWithError("bad line");
+  for (auto _ : state) benchmark::DoNotOptimize(parse_history_line(line, "bench"));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(line.size()));
+}
+BENCHMARK(BM_StrictLineDriverOrder);
+
+void BM_StrictInvokeLine(benchmark::State& state) {
+  json invoke;
+  for (const auto& e : history(2000).events) {
+    if (e["type"] == "invoke" && e["op"] == "issue") {
+      invoke = e;
+      break;
+    }
+  }
+  invoke["intended"] = invoke["t"].get<std::int64_t>() - 1000;
+  invoke["options"] = {
+      {"scope", "individual"}, {"honseki", false}, {"zokugara", false}, {"mynumber", false}};
+  std::string line = invoke.dump();
+  if (state.range(0) != 0) {
+    // The driver prints the options with scope first (driver.cpp), not in key order.
+    line = in_driver_order(
+        invoke, {"type", "op", "id", "t", "intended", "worker", "conn", "application_number",
+                 "resident_id", "card_serial", "certificate_type", "channel"});
+    line.pop_back();
+    line +=
+        ",\"options\":{\"scope\":\"individual\",\"honseki\":false,\"zokugara\":false,"
+        "\"mynumber\":false}}";
+  }
+  if (!parse_history_line(line, "bench")) state.SkipWithError("bad line");
+  for (auto _ : state) benchmark::DoNotOptimize(parse_history_line(line, "bench"));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(line.size()));
+}
+BENCHMARK(BM_StrictInvokeLine)->Arg(0)->Arg(1);
 
 // The floor of the digest check: SHA-256 of one certificate's canonical text (kofu::sha256_hex).
 void BM_DigestOnly(benchmark::State& state) {

@@ -1,7 +1,6 @@
 #include "kofu/verify/certificate.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <utility>
@@ -72,7 +71,7 @@ population::tax_record decode_tax(const json& v, const std::string& where) {
 }
 
 // Standard base64 (RFC 4648 §4) with padding; nullopt on any other character.
-std::optional<std::string> base64_decode(const std::string& in) {
+std::optional<std::string> base64_decode(std::string_view in) {
   static const std::array<std::int8_t, 256> table = [] {
     std::array<std::int8_t, 256> t{};
     t.fill(-1);
@@ -209,39 +208,26 @@ decoded_answer decode_answer(const json& body, bool keep_body) {
 }
 
 using detail::for_each_member;
+using detail::is_key;
 using detail::strict_json_cursor;
 
 namespace {
 
-// SHA-256 of `application_number` "\n" `certificate` with the implementation fetched once and the
-// context reused (per thread): kofu::sha256 goes through EVP_Digest, which looks the
-// implementation up on every call, at about the cost of hashing a whole certificate.
-sha256_digest answer_sha256(std::string_view application_number, std::string_view certificate) {
-  struct context {
-    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    context() = default;
-    context(const context&) = delete;
-    context& operator=(const context&) = delete;
-    ~context() {
-      EVP_MD_CTX_free(ctx);
-      EVP_MD_free(md);
-    }
+// The printed digest equals the lower-case hex of `computed` (what to_hex prints): compared on
+// the raw bytes, so that a valid digest needs no hex string of its own.
+bool printed_digest_matches(std::string_view printed, const sha256_digest& computed) {
+  if (printed.size() != computed.size() * 2) return false;
+  auto nibble = [](char ch) -> int {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    return -1;  // upper case too: to_hex never prints it
   };
-  thread_local context c;
-  sha256_digest out{};
-  unsigned int length = 0;
-  if (c.md == nullptr || c.ctx == nullptr || EVP_DigestInit_ex2(c.ctx, c.md, nullptr) != 1 ||
-      EVP_DigestUpdate(c.ctx, application_number.data(), application_number.size()) != 1 ||
-      EVP_DigestUpdate(c.ctx, "\n", 1) != 1 ||
-      EVP_DigestUpdate(c.ctx, certificate.data(), certificate.size()) != 1 ||
-      EVP_DigestFinal_ex(c.ctx, out.data(), &length) != 1) {
-    std::string text(application_number);
-    text.push_back('\n');
-    text.append(certificate);
-    return sha256(text);
+  for (std::size_t i = 0; i < computed.size(); ++i) {
+    const int hi = nibble(printed[2 * i]);
+    const int lo = nibble(printed[2 * i + 1]);
+    if (hi < 0 || lo < 0 || ((hi << 4) | lo) != computed[i]) return false;
   }
-  return out;
+  return true;
 }
 
 }  // namespace
@@ -253,9 +239,11 @@ sha256_digest answer_sha256(std::string_view application_number, std::string_vie
 // Members decode_answer ignores (issued_at, unknown keys of name, subject, seal, tax, koseki,
 // or of the answer itself) are skipped here too; unknown keys of a person are left to the
 // reference path, which reports them.
+// Keys are matched by exact length and bytes (is_key); canonical members arrive in byte order,
+// so each chain below lists them in that order.
 namespace detail {
 
-bool decode_answer_strict(strict_json_cursor& c, bool compute_digest, decoded_answer& out) {
+bool decode_answer_strict(strict_json_cursor& c, decoded_answer& out, answer_text& text) {
   printed_certificate& cert = out.certificate;
   std::string_view application_number;
   std::string_view certificate_text;
@@ -269,10 +257,10 @@ bool decode_answer_strict(strict_json_cursor& c, bool compute_digest, decoded_an
   auto name_of = [&](population::person_name& n) {
     bool f = false, g = false, fk = false, gk = false;
     const bool ok = for_each_member(c, true, [&](std::string_view key) {
-      if (key == "family_kanji") return f = str(n.family_kanji);
-      if (key == "given_kanji") return g = str(n.given_kanji);
-      if (key == "family_kana") return fk = str(n.family_kana);
-      if (key == "given_kana") return gk = str(n.given_kana);
+      if (is_key(key, "family_kana")) return fk = str(n.family_kana);
+      if (is_key(key, "family_kanji")) return f = str(n.family_kanji);
+      if (is_key(key, "given_kana")) return gk = str(n.given_kana);
+      if (is_key(key, "given_kanji")) return g = str(n.given_kanji);
       return c.skip_value(true);
     });
     return ok && f && g && fk && gk;
@@ -280,14 +268,14 @@ bool decode_answer_strict(strict_json_cursor& c, bool compute_digest, decoded_an
   auto address_of = [&](population::address& a) {
     int seen = 0;
     const bool ok = for_each_member(c, true, [&](std::string_view key) {
-      std::string* target = key == "postal_code"  ? &a.postal_code
-                            : key == "prefecture" ? &a.prefecture
-                            : key == "city"       ? &a.city
-                            : key == "town"       ? &a.town
-                            : key == "banchi"     ? &a.banchi
-                            : key == "building"   ? &a.building
-                            : key == "token"      ? &a.token
-                                                  : nullptr;
+      std::string* target = is_key(key, "banchi")        ? &a.banchi
+                            : is_key(key, "building")    ? &a.building
+                            : is_key(key, "city")        ? &a.city
+                            : is_key(key, "postal_code") ? &a.postal_code
+                            : is_key(key, "prefecture")  ? &a.prefecture
+                            : is_key(key, "token")       ? &a.token
+                            : is_key(key, "town")        ? &a.town
+                                                         : nullptr;
       if (target == nullptr) return c.skip_value(true);
       ++seen;
       return str(*target);
@@ -302,23 +290,45 @@ bool decode_answer_strict(strict_json_cursor& c, bool compute_digest, decoded_an
         target.emplace();
         return str(*target);
       };
-      if (key == "resident_id") return have_id = str(p.resident_id);
-      if (key == "source_version") return have_version = c.integer(p.source_version);
-      if (key == "page") return c.integer(p.page);
-      if (key == "name") return have_name = name_of(p.name);
-      if (key == "birth_date") return have_birth = str(p.birth_date);
-      if (key == "sex") return have_sex = str(p.sex);
-      if (key == "address") {
-        p.address.emplace();
-        return address_of(*p.address);
+      switch (key.empty() ? '\0' : key.front()) {
+        case 'a':
+          if (is_key(key, "address")) {
+            p.address.emplace();
+            return address_of(*p.address);
+          }
+          break;
+        case 'b':
+          if (is_key(key, "birth_date")) return have_birth = str(p.birth_date);
+          break;
+        case 'h':
+          if (is_key(key, "household_head")) return opt(p.household_head);
+          if (is_key(key, "hittousha")) return opt(p.hittousha);
+          if (is_key(key, "honseki")) return opt(p.honseki);
+          break;
+        case 'k':
+          if (is_key(key, "koseki_relationship")) return opt(p.koseki_relationship);
+          break;
+        case 'm':
+          if (is_key(key, "moved_in_date")) return opt(p.moved_in_date);
+          if (is_key(key, "mynumber")) return opt(p.mynumber);
+          break;
+        case 'n':
+          if (is_key(key, "name")) return have_name = name_of(p.name);
+          break;
+        case 'p':
+          if (is_key(key, "page")) return c.integer(p.page);
+          break;
+        case 'r':
+          if (is_key(key, "relationship")) return opt(p.relationship);
+          if (is_key(key, "resident_id")) return have_id = str(p.resident_id);
+          break;
+        case 's':
+          if (is_key(key, "sex")) return have_sex = str(p.sex);
+          if (is_key(key, "source_version")) return have_version = c.integer(p.source_version);
+          break;
+        default:
+          break;
       }
-      if (key == "moved_in_date") return opt(p.moved_in_date);
-      if (key == "household_head") return opt(p.household_head);
-      if (key == "relationship") return opt(p.relationship);
-      if (key == "honseki") return opt(p.honseki);
-      if (key == "hittousha") return opt(p.hittousha);
-      if (key == "mynumber") return opt(p.mynumber);
-      if (key == "koseki_relationship") return opt(p.koseki_relationship);
       return c.fail();  // an unknown key: the reference path names it
     });
     return ok && have_id && !p.resident_id.empty() && have_version && p.source_version >= 0 &&
@@ -329,54 +339,52 @@ bool decode_answer_strict(strict_json_cursor& c, bool compute_digest, decoded_an
     bool have_type = false, have_serial = false, have_subject = false, have_version = false,
          have_persons = false;
     const bool ok = for_each_member(c, true, [&](std::string_view key) {
-      if (key == "type") return have_type = str(cert.type);
-      if (key == "serial") return have_serial = str(cert.serial);
-      if (key == "source_version") return have_version = c.integer(cert.source_version);
-      if (key == "subject") {
-        bool id = false, card = false;
-        have_subject = for_each_member(c, true, [&](std::string_view k) {
-          if (k == "resident_id") return id = str(cert.subject_resident_id);
-          if (k == "card_serial") return card = str(cert.subject_card_serial);
-          return c.skip_value(true);
-        });
-        return have_subject = have_subject && id && card;
-      }
-      if (key == "persons") {
+      if (is_key(key, "persons")) {
         if (!c.expect('[') || c.peek(']')) return c.fail();
         do {
           if (!person_of(cert.persons.emplace_back())) return c.fail();
         } while (c.accept(','));
         return have_persons = c.expect(']');
       }
-      if (key == "seal") {
+      if (is_key(key, "serial")) return have_serial = str(cert.serial);
+      if (is_key(key, "source_version")) return have_version = c.integer(cert.source_version);
+      if (is_key(key, "subject")) {
+        bool id = false, card = false;
+        have_subject = for_each_member(c, true, [&](std::string_view k) {
+          if (is_key(k, "card_serial")) return card = str(cert.subject_card_serial);
+          if (is_key(k, "resident_id")) return id = str(cert.subject_resident_id);
+          return c.skip_value(true);
+        });
+        return have_subject = have_subject && id && card;
+      }
+      if (is_key(key, "type")) return have_type = str(cert.type);
+      if (is_key(key, "seal")) {
         if (c.literal("null")) return true;
         printed_seal& s = cert.seal.emplace();
         bool reg = false, sha = false, image = false;
         std::string_view png;
         const bool seal_ok = for_each_member(c, true, [&](std::string_view k) {
-          if (k == "registration_number") return reg = str(s.registration_number);
-          if (k == "image_sha256") return sha = str(s.image_sha256);
-          if (k == "image_png_base64") return image = c.string(png);
+          if (is_key(k, "image_png_base64")) return image = c.string(png);
+          if (is_key(k, "image_sha256")) return sha = str(s.image_sha256);
+          if (is_key(k, "registration_number")) return reg = str(s.registration_number);
           return c.skip_value(true);
         });
         if (!seal_ok || !reg || !sha || !image) return c.fail();
-        if (const auto bytes = base64_decode(std::string(png))) {
-          s.image_sha256_computed = sha256_hex(*bytes);
-        }
+        if (const auto bytes = base64_decode(png)) s.image_sha256_computed = sha256_hex(*bytes);
         return true;
       }
-      if (key == "tax") {
+      if (is_key(key, "tax")) {
         if (c.literal("null")) return true;
         population::tax_record& t = cert.tax.emplace();
         std::int64_t year = 0;
         int seen = 0;
         const bool tax_ok = for_each_member(c, true, [&](std::string_view k) {
-          std::int64_t* target = k == "fiscal_year"       ? &year
-                                 : k == "income"          ? &t.income
-                                 : k == "taxable_income"  ? &t.taxable_income
-                                 : k == "municipal_tax"   ? &t.municipal_tax
-                                 : k == "prefectural_tax" ? &t.prefectural_tax
-                                                          : nullptr;
+          std::int64_t* target = is_key(k, "fiscal_year")       ? &year
+                                 : is_key(k, "income")          ? &t.income
+                                 : is_key(k, "municipal_tax")   ? &t.municipal_tax
+                                 : is_key(k, "prefectural_tax") ? &t.prefectural_tax
+                                 : is_key(k, "taxable_income")  ? &t.taxable_income
+                                                                : nullptr;
           if (target == nullptr) return c.skip_value(true);
           ++seen;
           return c.integer(*target);
@@ -384,15 +392,15 @@ bool decode_answer_strict(strict_json_cursor& c, bool compute_digest, decoded_an
         t.fiscal_year = static_cast<std::int32_t>(year);
         return (tax_ok && seen == 5) || c.fail();
       }
-      if (key == "koseki") {
+      if (is_key(key, "koseki")) {
         if (c.literal("null")) return true;
         printed_koseki& k = cert.koseki.emplace();
         int seen = 0;
         const bool koseki_ok = for_each_member(c, true, [&](std::string_view m) {
-          std::string* target = m == "koseki_id"   ? &k.koseki_id
-                                : m == "honseki"   ? &k.honseki
-                                : m == "hittousha" ? &k.hittousha
-                                                   : nullptr;
+          std::string* target = is_key(m, "hittousha")   ? &k.hittousha
+                                : is_key(m, "honseki")   ? &k.honseki
+                                : is_key(m, "koseki_id") ? &k.koseki_id
+                                                         : nullptr;
           if (target == nullptr) return c.skip_value(true);
           ++seen;
           return str(*target);
@@ -409,29 +417,33 @@ bool decode_answer_strict(strict_json_cursor& c, bool compute_digest, decoded_an
   };
   // The answer object itself need not be canonical: only the certificate is hashed.
   const bool ok = for_each_member(c, false, [&](std::string_view key) {
-    if (key == "application_number") {
+    if (is_key(key, "application_number")) {
       if (have_app) return c.fail();
       have_app = c.string(application_number);
       return have_app;
     }
-    if (key == "digest") {
-      if (have_digest) return c.fail();
-      return have_digest = str(out.digest_printed);
-    }
-    if (key == "certificate") {
+    if (is_key(key, "certificate")) {
       if (have_cert) return c.fail();
       return have_cert = certificate_of();
+    }
+    if (is_key(key, "digest")) {
+      if (have_digest) return c.fail();
+      return have_digest = str(out.digest_printed);
     }
     return c.skip_value(false);
   });
   if (!ok || !have_app || !have_digest || !have_cert) return false;
   cert.application_number.assign(application_number);
-  if (compute_digest) {
-    // Canonical text hashes as it stands: the bytes equal canonical_json of the parsed value.
-    out.digest_computed = to_hex(answer_sha256(application_number, certificate_text));
-    out.digest_valid = out.digest_computed == out.digest_printed;
-  }
+  text = {application_number, certificate_text};
   return true;
+}
+
+void check_digest_strict(const answer_text& text, decoded_answer& out) {
+  // Canonical text hashes as it stands: the bytes equal canonical_json of the parsed value.
+  const sha256_digest computed = sha256({text.application_number, "\n", text.certificate});
+  out.digest_valid = printed_digest_matches(out.digest_printed, computed);
+  // decode_answer's digest_computed is the hex of `computed`; when valid, that is the printed one.
+  out.digest_computed = out.digest_valid ? out.digest_printed : to_hex(computed);
 }
 
 }  // namespace detail
@@ -440,8 +452,9 @@ decoded_answer decode_answer_text(std::string_view body_json, bool keep_body, bo
   {
     decoded_answer out;
     strict_json_cursor c(body_json);
-    if (detail::valid_utf8(body_json) && detail::decode_answer_strict(c, compute_digest, out) &&
-        c.at_end()) {
+    detail::answer_text text;
+    if (detail::decode_answer_strict(c, out, text) && c.at_end()) {
+      if (compute_digest) detail::check_digest_strict(text, out);
       if (keep_body) out.body_json.assign(body_json);
       return out;
     }

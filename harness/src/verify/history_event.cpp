@@ -53,6 +53,12 @@ std::uint32_t opt_u32(const json& obj, const char* key) {
   return static_cast<std::uint32_t>(it->get<std::uint64_t>());
 }
 
+std::uint64_t opt_u64(const json& obj, const char* key) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_unsigned()) return 0;
+  return it->get<std::uint64_t>();
+}
+
 resident_change parse_change(const json& c) {
   resident_change ch;
   ch.resident_id = need_string(c, "resident_id");
@@ -86,7 +92,7 @@ history_event parse(const json& e, const parse_options& options) {
     inv.certificate_type = need_string(e, "certificate_type");
     inv.channel = opt_string(e, "channel");
     inv.worker = opt_u32(e, "worker");
-    inv.conn = opt_u32(e, "conn");
+    inv.conn = opt_u64(e, "conn");
     if (const auto it = e.find("options"); it != e.end() && it->is_object()) {
       const json& o = *it;
       if (const auto s = o.find("scope"); s != o.end() && s->is_string()) {
@@ -167,15 +173,16 @@ history_event parse(const json& e, const parse_options& options) {
 }
 
 using detail::for_each_member;
+using detail::is_key;
 using detail::strict_json_cursor;
 
 // The lines the driver writes for issue requests (most of a history) read in the strict subset of
 // strict_json.hpp, without a DOM. Returns false for any line outside that subset or whose meaning
 // is not plain (a duplicate member, a value of an unexpected type, an unknown outcome): the caller
 // then reads it with nlohmann through parse(), which stays the reference for values and errors.
-// Unknown members are skipped as parse() ignores them.
+// Unknown members are skipped as parse() ignores them. The cursor checks UTF-8 in strings, and
+// only strings may hold non-ASCII bytes, so a line read to its end is well-formed UTF-8.
 bool parse_strict(std::string_view line, const parse_options& options, history_event& out) {
-  if (!detail::valid_utf8(line)) return false;
   strict_json_cursor c(line);
   std::string_view type, op, outcome, application_number, resident_id, card_serial,
       certificate_type, channel, scope;
@@ -183,9 +190,11 @@ bool parse_strict(std::string_view line, const parse_options& options, history_e
   bool have_t = false, have_status = false, have_options = false;
   bool honseki = false, zokugara = false, mynumber = false;
   std::uint32_t seen = 0;  // one bit per member read, to refuse duplicates
+  constexpr std::uint32_t type_bit = 1u << 0, op_bit = 1u << 1, outcome_bit = 1u << 12;
   const char* body_start = nullptr;
   const char* body_end = nullptr;
   std::shared_ptr<decoded_answer> answer;
+  detail::answer_text answer_text;
   auto once = [&](std::uint32_t bit) {
     if ((seen & bit) != 0) return false;
     seen |= bit;
@@ -195,23 +204,24 @@ bool parse_strict(std::string_view line, const parse_options& options, history_e
     return c.integer(v) && v >= 0 && v <= std::numeric_limits<std::uint32_t>::max();
   };
   const bool ok = for_each_member(c, false, [&](std::string_view key) {
-    if (key == "type") return once(1u << 0) && c.string(type);
-    if (key == "op") return once(1u << 1) && c.string(op);
-    if (key == "id") return once(1u << 2) && c.integer(id) && id >= 0;
-    if (key == "t") return once(1u << 3) && (have_t = c.integer(t));
-    if (key == "application_number") return once(1u << 4) && c.string(application_number);
-    if (key == "resident_id") return once(1u << 5) && c.string(resident_id);
-    if (key == "card_serial") return once(1u << 6) && c.string(card_serial);
-    if (key == "certificate_type") return once(1u << 7) && c.string(certificate_type);
-    if (key == "channel") return once(1u << 8) && c.string(channel);
-    if (key == "worker") return once(1u << 9) && small_uint(worker);
-    if (key == "conn") return once(1u << 10) && small_uint(conn);
-    if (key == "status") {
+    if (is_key(key, "type")) return once(type_bit) && c.string(type);
+    if (is_key(key, "op")) return once(op_bit) && c.string(op);
+    if (is_key(key, "id")) return once(1u << 2) && c.integer(id) && id >= 0;
+    if (is_key(key, "t")) return once(1u << 3) && (have_t = c.integer(t));
+    if (is_key(key, "application_number")) return once(1u << 4) && c.string(application_number);
+    if (is_key(key, "resident_id")) return once(1u << 5) && c.string(resident_id);
+    if (is_key(key, "card_serial")) return once(1u << 6) && c.string(card_serial);
+    if (is_key(key, "certificate_type")) return once(1u << 7) && c.string(certificate_type);
+    if (is_key(key, "channel")) return once(1u << 8) && c.string(channel);
+    if (is_key(key, "worker")) return once(1u << 9) && small_uint(worker);
+    // 64 bits: the driver numbers connections (worker << 40) | (slot << 24) | serial.
+    if (is_key(key, "conn")) return once(1u << 10) && c.integer(conn) && conn >= 0;
+    if (is_key(key, "status")) {
       return once(1u << 11) && (have_status = c.integer(status)) && status >= 0 &&
              status <= std::numeric_limits<int>::max();
     }
-    if (key == "outcome") return once(1u << 12) && c.string(outcome);
-    if (key == "options") {
+    if (is_key(key, "outcome")) return once(outcome_bit) && c.string(outcome);
+    if (is_key(key, "options")) {
       if (!once(1u << 13)) return false;
       have_options = true;
       std::uint32_t seen_option = 0;
@@ -221,40 +231,52 @@ bool parse_strict(std::string_view line, const parse_options& options, history_e
           seen_option |= bit;
           return c.boolean(target);
         };
-        if (k == "scope") {
+        if (is_key(k, "scope")) {
           if ((seen_option & 1u) != 0) return false;
           seen_option |= 1u;
           return c.string(scope) && !scope.empty();
         }
-        if (k == "honseki") return flag(1u << 1, honseki);
-        if (k == "zokugara") return flag(1u << 2, zokugara);
-        if (k == "mynumber") return flag(1u << 3, mynumber);
+        if (is_key(k, "honseki")) return flag(1u << 1, honseki);
+        if (is_key(k, "zokugara")) return flag(1u << 2, zokugara);
+        if (is_key(k, "mynumber")) return flag(1u << 3, mynumber);
         return c.skip_value(false);
       });
     }
-    if (key == "body") {
+    if (is_key(key, "body")) {
       if (!once(1u << 14)) return false;
       body_start = c.position();
-      // The driver writes type, op and outcome first: then the answer is decoded in this pass.
-      if (type == "complete" && op == "issue" && outcome == "ok") {
+      // The answer of an ok issue is decoded in this pass. The driver writes type, op and outcome
+      // first; a writer that sorts keys puts the body first: then the body is read as an answer
+      // unless what is known already rules that out, and one that is not an answer in the strict
+      // subset is skipped instead (the line then goes to the reference path if it is an ok issue).
+      const bool may_be_answer = ((seen & type_bit) == 0 || is_key(type, "complete")) &&
+                                 ((seen & op_bit) == 0 || is_key(op, "issue")) &&
+                                 ((seen & outcome_bit) == 0 || is_key(outcome, "ok"));
+      if (may_be_answer) {
         auto decoded = std::make_shared<decoded_answer>();
-        if (!detail::decode_answer_strict(c, options.compute_digest, *decoded)) return false;
-        answer = std::move(decoded);
-      } else if (!c.skip_value(false)) {
-        return false;
+        if (detail::decode_answer_strict(c, *decoded, answer_text)) {
+          answer = std::move(decoded);
+          body_end = c.position();
+          return true;
+        }
+        c.rewind(body_start);
       }
+      if (!c.skip_value(false)) return false;
       body_end = c.position();
       return true;
     }
-    if (key == "body_text") return false;  // rare: read by the reference path
+    if (is_key(key, "body_text")) return false;  // rare: read by the reference path
     return c.skip_value(false);
   });
-  if (!ok || !c.at_end() || (seen & 0x3) != 0x3 || id < 0 || !have_t) return false;
-  if (type == "invoke" && op == "issue") {
+  if (!ok || !c.at_end() || (seen & (type_bit | op_bit)) != (type_bit | op_bit) || id < 0 ||
+      !have_t) {
+    return false;
+  }
+  if (is_key(type, "invoke") && is_key(op, "issue")) {
     if ((seen & (1u << 4)) == 0 || (seen & (1u << 5)) == 0 || (seen & (1u << 7)) == 0) {
       return false;
     }
-    issue_invoke inv;
+    issue_invoke& inv = out.emplace<issue_invoke>();
     inv.id = static_cast<std::uint64_t>(id);
     inv.t = t;
     inv.application_number.assign(application_number);
@@ -263,62 +285,61 @@ bool parse_strict(std::string_view line, const parse_options& options, history_e
     inv.certificate_type.assign(certificate_type);
     inv.channel.assign(channel);
     inv.worker = static_cast<std::uint32_t>(worker);
-    inv.conn = static_cast<std::uint32_t>(conn);
+    inv.conn = static_cast<std::uint64_t>(conn);
     if (have_options) {
       if (!scope.empty()) inv.options.scope.assign(scope);
       inv.options.honseki = honseki;
       inv.options.zokugara = zokugara;
       inv.options.mynumber = mynumber;
     }
-    out = std::move(inv);
     return true;
   }
-  if (type == "complete" && op == "issue") {
-    issue_complete done;
+  if (is_key(type, "complete") && is_key(op, "issue")) {
+    issue_outcome result;
+    if (is_key(outcome, "ok"))
+      result = issue_outcome::ok;
+    else if (is_key(outcome, "retry"))
+      result = issue_outcome::retry;
+    else if (is_key(outcome, "refused"))
+      result = issue_outcome::refused;
+    else if (is_key(outcome, "error"))
+      result = issue_outcome::error;
+    else if (is_key(outcome, "timeout"))
+      result = issue_outcome::timeout;
+    else
+      return false;
+    if (result == issue_outcome::ok) {
+      if (body_start == nullptr) return false;  // no body: the reference path says so
+      // A body read in the pass above whenever this is an ok issue; not an answer there means
+      // outside the strict subset (or MALFORMED): the reference path decides.
+      if (!answer) return false;
+      if (options.compute_digest) detail::check_digest_strict(answer_text, *answer);
+      if (options.keep_body) {
+        answer->body_json.assign(body_start, static_cast<std::size_t>(body_end - body_start));
+      }
+    }
+    issue_complete& done = out.emplace<issue_complete>();
     done.id = static_cast<std::uint64_t>(id);
     done.t = t;
     if (have_status) done.status = static_cast<int>(status);
-    if (outcome == "ok")
-      done.outcome = issue_outcome::ok;
-    else if (outcome == "retry")
-      done.outcome = issue_outcome::retry;
-    else if (outcome == "refused")
-      done.outcome = issue_outcome::refused;
-    else if (outcome == "error")
-      done.outcome = issue_outcome::error;
-    else if (outcome == "timeout")
-      done.outcome = issue_outcome::timeout;
-    else
-      return false;
-    if (done.outcome == issue_outcome::ok) {
-      if (body_start == nullptr) return false;  // no body: the reference path says so
-      const std::string_view body(body_start, static_cast<std::size_t>(body_end - body_start));
-      if (!answer) {  // the body came before the outcome
-        answer = std::make_shared<decoded_answer>();
-        strict_json_cursor b(body);
-        if (!detail::decode_answer_strict(b, options.compute_digest, *answer) || !b.at_end()) {
-          return false;
-        }
-      }
-      if (options.keep_body) answer->body_json.assign(body);
-      done.answer = std::move(answer);
-    }
-    out = std::move(done);
+    done.outcome = result;
+    if (result == issue_outcome::ok) done.answer = std::move(answer);
     return true;
   }
-  if (type == "complete" && (op == "update" || op == "batch")) {
-    update_complete done;
-    done.id = static_cast<std::uint64_t>(id);
-    done.t = t;
-    if (outcome == "ok")
-      done.outcome = update_outcome::ok;
-    else if (outcome == "failed")
-      done.outcome = update_outcome::failed;
-    else if (outcome == "unknown")
-      done.outcome = update_outcome::unknown;
+  if (is_key(type, "complete") && (is_key(op, "update") || is_key(op, "batch"))) {
+    update_outcome result;
+    if (is_key(outcome, "ok"))
+      result = update_outcome::ok;
+    else if (is_key(outcome, "failed"))
+      result = update_outcome::failed;
+    else if (is_key(outcome, "unknown"))
+      result = update_outcome::unknown;
     else
       return false;
-    out = done;
+    update_complete& done = out.emplace<update_complete>();
+    done.id = static_cast<std::uint64_t>(id);
+    done.t = t;
+    done.outcome = result;
     return true;
   }
   return false;

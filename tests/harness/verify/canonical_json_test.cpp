@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "kofu/common/sha256.hpp"
 
 namespace kofu::verify {
@@ -37,6 +41,32 @@ TEST(CanonicalJsonTest, DigestIsApplicationNumberNewlineCanonicalCertificate) {
   EXPECT_EQ(certificate_digest("KOFU-1", cert),
             sha256_hex("KOFU-1\n{\"serial\":\"C-1\",\"type\":\"juminhyo\"}"));
   EXPECT_NE(certificate_digest("KOFU-2", cert), certificate_digest("KOFU-1", cert));
+}
+
+// The one-shot functions reuse a per-thread context: every call starts afresh, parts hash as
+// their concatenation, and threads do not disturb each other.
+TEST(CanonicalJsonTest, OneShotSha256MatchesIncrementalHashing) {
+  const std::string text = "KOFU-1\n{\"serial\":\"C-1\",\"type\":\"juminhyo\"}";
+  sha256_hasher h;
+  h.update(text);
+  const sha256_digest expected = h.finish();
+  EXPECT_EQ(sha256(text), expected);
+  EXPECT_EQ(sha256(text), expected);
+  EXPECT_EQ(sha256({"KOFU-1", "\n", "{\"serial\":\"C-1\",\"type\":\"juminhyo\"}"}), expected);
+  EXPECT_EQ(sha256({text}), expected);
+  EXPECT_EQ(to_hex(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (sha256({"KOFU-1", "\n", text.substr(7)}) != expected) ++mismatches;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace

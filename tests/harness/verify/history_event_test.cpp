@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <random>
 
 #include "kofu/verify/checker.hpp"
@@ -122,6 +123,10 @@ bool expect_agree(const std::string& line) {
   return true;
 }
 
+// The connection number the driver writes: (worker << 40) | (slot << 24) | reconnect serial,
+// above 32 bits from worker 1 on.
+std::uint64_t driver_conn(std::uint64_t id) { return ((id % 3) << 40) | ((id % 300) << 24) | 7; }
+
 // Correct answers of every certificate type, as history lines (what the driver writes).
 std::vector<std::string> sample_lines() {
   const auto pop = test::small_population(40, 11);
@@ -143,8 +148,8 @@ std::vector<std::string> sample_lines() {
                             {"mynumber", o.mynumber}};
       lines.push_back(fmt::format(
           R"({{"type":"invoke","op":"issue","id":{},"t":{},"intended":{},"worker":{},"conn":{},"application_number":"{}","resident_id":"{}","card_serial":"{}","certificate_type":"{}","channel":"konbini","options":{}}})",
-          id, 1000 * id, 1000 * id - 5, id % 3, id % 7, app, r.resident_id, r.card_serial, type,
-          options.dump()));
+          id, 1000 * id, 1000 * id - 5, id % 3, driver_conn(id), app, r.resident_id, r.card_serial,
+          type, options.dump()));
       const json body = test::render(app, type, o, r, {r}, "世帯 主", fmt::format("C-{}", id));
       lines.push_back(fmt::format(
           R"({{"type":"complete","op":"issue","id":{},"t":{},"status":200,"outcome":"ok","body":{}}})",
@@ -162,6 +167,21 @@ std::vector<std::string> sample_lines() {
 
 TEST(HistoryEventTest, StrictReaderAgreesWithDomOnDriverLines) {
   for (const auto& line : sample_lines()) EXPECT_TRUE(expect_agree(line));
+}
+
+// The connection number is kept whole: two requests of one worker on different slots must not
+// look like one connection in the leak graph (a 32-bit copy kept only 8 bits of the slot).
+TEST(HistoryEventTest, KeepsTheDriversSixtyFourBitConnectionNumber) {
+  std::uint64_t invokes = 0;
+  for (const auto& line : sample_lines()) {
+    const auto ev = parse_history_line(line, "t");
+    ASSERT_TRUE(ev) << ev.error().message;
+    if (const auto* inv = std::get_if<issue_invoke>(&*ev)) {
+      EXPECT_EQ(inv->conn, driver_conn(inv->id));
+      ++invokes;
+    }
+  }
+  EXPECT_GT(invokes, 100u);
 }
 
 TEST(HistoryEventTest, StrictReaderAgreesWithDomOnMangledLines) {
@@ -228,6 +248,149 @@ TEST(HistoryEventTest, StrictReaderAgreesWithDomOnMangledLines) {
   // The mangling must have produced both outcomes, or the agreement says little.
   EXPECT_GT(parsed, 1000u);
   EXPECT_GT(refused, 1000u);
+}
+
+TEST(HistoryEventTest, StrictReaderAgreesWithDomOnSortedKeyLines) {
+  // A writer that sorts keys (nlohmann's dump) puts "body" before "type", "op" and "outcome":
+  // the strict reader then reads the body as an answer before it knows the line is an issue.
+  std::uint64_t answers = 0;
+  for (const auto& line : sample_lines()) {
+    const json e = json::parse(line);
+    EXPECT_TRUE(expect_agree(e.dump()));
+    if (!e.contains("body")) continue;
+    const auto fast = parse_history_line(e.dump(), "h.jsonl:9");
+    ASSERT_TRUE(fast);
+    if (const auto* c = std::get_if<issue_complete>(&*fast); c != nullptr && c->answer) {
+      EXPECT_FALSE(c->answer->malformed.has_value());
+      ++answers;
+    }
+    // The same body under an outcome or an op that is not an ok issue: no answer is kept.
+    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+             {"outcome", "retry"}, {"op", "update"}, {"type", "invoke"}}) {
+      json other = e;
+      other[key] = value;
+      expect_agree(other.dump());
+    }
+    // A body that is JSON but not an answer, before an ok outcome: MALFORMED in both readers.
+    json odd = e;
+    odd["body"] = json{{"certificate", json::array()}};
+    EXPECT_TRUE(expect_agree(odd.dump()));
+  }
+  EXPECT_GT(answers, 100u);
+}
+
+TEST(HistoryEventTest, DigestMismatchKeepsBothDigests) {
+  std::uint64_t checked = 0;
+  for (const auto& line : sample_lines()) {
+    const json e = json::parse(line);
+    if (!e.contains("body") || !e["body"].contains("digest")) continue;
+    const std::string good = e["body"]["digest"].get<std::string>();
+    const auto valid = parse_history_line(line, "h.jsonl:9");
+    ASSERT_TRUE(valid);
+    const auto& answer = *std::get<issue_complete>(*valid).answer;
+    EXPECT_TRUE(answer.digest_valid);
+    EXPECT_EQ(answer.digest_printed, good);
+    EXPECT_EQ(answer.digest_computed, good);
+    std::string flipped = good;
+    flipped[17] = flipped[17] == '0' ? '1' : '0';
+    std::string upper = good;
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    for (const std::string& printed : {flipped, upper, good.substr(0, 63), good + "0",
+                                       good.substr(0, 63) + "g", std::string()}) {
+      if (printed == good) continue;  // an all-digit digest has no upper case
+      for (const bool sorted : {false, true}) {
+        json tampered = e;
+        tampered["body"]["digest"] = printed;
+        std::string text = line;
+        text.replace(text.find(good), good.size(), printed);
+        const std::string tampered_line = sorted ? tampered.dump() : text;
+        EXPECT_TRUE(expect_agree(tampered_line));
+        const auto fast = parse_history_line(tampered_line, "h.jsonl:9");
+        ASSERT_TRUE(fast);
+        const auto& bad = *std::get<issue_complete>(*fast).answer;
+        EXPECT_FALSE(bad.digest_valid) << printed;
+        EXPECT_EQ(bad.digest_printed, printed);
+        EXPECT_EQ(bad.digest_computed, good);
+        ++checked;
+      }
+    }
+    // Without the digest check the answer is read the same and counts as valid.
+    const auto unchecked = parse_history_line(line, "h.jsonl:9", parse_options{true, false});
+    ASSERT_TRUE(unchecked);
+    const auto& plain = *std::get<issue_complete>(*unchecked).answer;
+    EXPECT_TRUE(plain.digest_valid);
+    EXPECT_EQ(plain.digest_printed, good);
+    EXPECT_TRUE(plain.digest_computed.empty());
+  }
+  EXPECT_GT(checked, 500u);
+}
+
+// Non-ASCII, ill-formed UTF-8, escapes and control characters at every offset of strings of
+// every length up to 40 (so every position modulo 16 of the string scanner), in an invoke value,
+// a key, a value inside the certificate and a value that ends the line: both readers agree.
+TEST(HistoryEventTest, StrictReaderAgreesOnUtf8AndEscapesAtEveryOffset) {
+  const auto lines = sample_lines();
+  const std::string invoke = lines[0];
+  const std::string complete = lines[1];
+  ASSERT_NE(invoke.find("\"channel\":\"konbini\""), std::string::npos);
+  ASSERT_NE(complete.find("\"serial\":\"C-1\""), std::string::npos);
+  const std::vector<std::string> inserts = {
+      "\xc3\xa9",          // é: two bytes
+      "\xe3\x81\x82",      // あ: three bytes
+      "\xf0\xa0\xae\xb7",  // 𠮷: four bytes
+      "\x80",              // a lone continuation byte
+      "\xc3",              // a lead byte cut short
+      "\xc0\xaf",          // an overlong '/'
+      "\xed\xa0\x80",      // a surrogate
+      "\xf4\x90\x80\x80",  // above U+10FFFF
+      "\xe3\x81",          // a three-byte sequence cut short
+      "\\n",               // an escape: valid JSON outside the strict subset
+      "\\\"",              // an escaped quote
+      "\x01",              // a raw control character: not JSON
+      "\x7f",              // DEL: allowed raw
+  };
+  std::uint64_t parsed = 0;
+  std::uint64_t lines_checked = 0;
+  for (std::size_t length = 0; length <= 40; ++length) {
+    for (std::size_t at = 0; at <= length; ++at) {
+      for (const auto& insert : inserts) {
+        std::string text(length, 'x');
+        text.insert(at, insert);
+        std::string a = invoke;
+        a.replace(a.find("konbini"), 7, text);
+        std::string b = complete;
+        b.replace(b.find("\"serial\":\"C-1\"") + 10, 3, text);
+        std::string k = invoke;
+        k.replace(k.find("\"intended\""), 10, "\"" + text + "\"");
+        // Last in the line: the scanner's shorter steps near the end of the text.
+        std::string z = invoke;
+        z.insert(z.size() - 1, ",\"zz\":\"" + text + "\"");
+        for (const std::string* l : {&a, &b, &k, &z}) {
+          if (expect_agree(*l)) ++parsed;
+          ++lines_checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(parsed, lines_checked / 3);
+  EXPECT_LT(parsed, lines_checked);
+  // The same damage in the text of a bare answer (decode_answer_text).
+  const json body = json::parse(complete)["body"];
+  const std::string text = body.dump();
+  const std::size_t serial = text.find("\"serial\":\"C-1\"") + 10;
+  for (std::size_t at = 0; at < 40; ++at) {
+    for (const auto& insert : inserts) {
+      std::string t = text;
+      t.replace(serial, 3, std::string(at, 'y') + insert + std::string(40 - at, 'z'));
+      const json parsed_body = json::parse(t, nullptr, /*allow_exceptions=*/false);
+      SCOPED_TRACE(t);
+      if (parsed_body.is_discarded()) {
+        EXPECT_TRUE(decode_answer_text(t).malformed.has_value());
+      } else {
+        expect_same_answer(decode_answer_text(t), decode_answer(parsed_body));
+      }
+    }
+  }
 }
 
 TEST(HistoryEventTest, BrokenLinesNameFileAndLine) {

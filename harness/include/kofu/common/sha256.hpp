@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -11,7 +12,11 @@ namespace kofu {
 
 using sha256_digest = std::array<std::uint8_t, 32>;
 
+// One-shot hashing reuses a per-thread context with the implementation fetched once (EVP_Digest
+// looks it up on every call, which costs about as much as hashing a certificate). Thread-safe.
 sha256_digest sha256(std::string_view bytes);
+// SHA-256 of the concatenation of `parts`, without building it.
+sha256_digest sha256(std::initializer_list<std::string_view> parts);
 std::string sha256_hex(std::string_view bytes);
 std::string to_hex(const sha256_digest& digest);
 

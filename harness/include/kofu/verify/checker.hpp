@@ -296,7 +296,7 @@ class checker {
     std::int64_t a = 0;
     std::int64_t b = time_max;  // time_max while in flight
     std::uint32_t worker = 0;
-    std::uint32_t conn = 0;
+    std::uint64_t conn = 0;
   };
   // An application number issued within the tag horizon (72 bytes; numbers longer than the
   // inline buffer, and ids of residents not in the population, are kept beside it by `seq`).

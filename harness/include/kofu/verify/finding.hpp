@@ -68,7 +68,7 @@ struct finding {
   std::string certificate_type;
   std::string channel;
   std::uint32_t worker = 0;
-  std::uint32_t conn = 0;
+  std::uint64_t conn = 0;
   std::int64_t sent_ns = 0;      // a: before the first byte was written
   std::int64_t received_ns = 0;  // b: after the last byte was read
   // Whose data it is (WRONG_PERSON, FOREIGN_DATA) and the overlapping request it belonged to,

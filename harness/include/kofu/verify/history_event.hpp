@@ -36,7 +36,7 @@ struct issue_invoke {
   std::string channel;
   issue_options options;
   std::uint32_t worker = 0;
-  std::uint32_t conn = 0;
+  std::uint64_t conn = 0;  // the driver's TCP connection number (worker, slot, reconnect serial)
 };
 
 enum class issue_outcome : std::uint8_t { ok, retry, refused, error, timeout };
