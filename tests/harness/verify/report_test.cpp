@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <deque>
 #include <fstream>
+#include <sstream>
+#include <streambuf>
 #include <thread>
+#include <type_traits>
 
 #include "kofu/common/sha256.hpp"
 #include "kofu/history/writer.hpp"
@@ -115,11 +121,51 @@ struct run_folder {
     events.push_back(invoke(5, 4'000'000, a));
   }
 
+  // After standard_history(): `requests` more juminhyo requests, up to 4 in flight; every 97th
+  // is answered with the certificate of the resident next in the population (WRONG_PERSON).
+  // Returns how many were so misanswered.
+  std::uint64_t many_requests(std::uint64_t requests) {
+    std::uint64_t wrong = 0;
+    std::int64_t t = 10'000'000;
+    struct open_request {
+      std::uint64_t id;
+      std::size_t printed;
+    };
+    std::deque<open_request> open;
+    const std::size_t residents = pop.size() - 1;  // not the last one: it moved
+    for (std::uint64_t i = 0; i < requests; ++i) {
+      const std::uint64_t id = 100 + i;
+      const std::size_t r = static_cast<std::size_t>(i % residents);
+      t += 100'000;
+      events.push_back(invoke(id, t, pop[r], static_cast<std::uint32_t>(i % 3)));
+      std::size_t printed = r;
+      if (i % 97 == 50) {
+        printed = (r + 1) % residents;
+        ++wrong;
+      }
+      open.push_back({id, printed});
+      if (open.size() == 4) {
+        t += 100'000;
+        events.push_back(complete(open.front().id, t, pop[open.front().printed]));
+        open.pop_front();
+      }
+    }
+    for (const auto& o : open) {
+      t += 100'000;
+      events.push_back(complete(o.id, t, pop[o.printed]));
+    }
+    return wrong;
+  }
+
+  std::string text(const std::string& tail = {}) const {
+    std::string out;
+    for (const auto& e : events) out += e.dump() + "\n";
+    out += tail;
+    return out;
+  }
+
   void write(const std::string& tail = {}) {
-    std::string text;
-    for (const auto& e : events) text += e.dump() + "\n";
-    text += tail;
-    kofu::test::write_file(dir / "history.jsonl", text);
+    kofu::test::write_file(dir / "history.jsonl", text(tail));
   }
 };
 
@@ -296,6 +342,339 @@ TEST(VerifyDirectoryTest, RejectsBadInput) {
     EXPECT_NE(result.error().message.find(c.message_part), std::string::npos)
         << c.name << ": " << result.error().message;
   }
+}
+
+// The thread and batch settings every parallel test runs under: the plain loop, then workers
+// with batches of one line, of a few lines (boundaries fall everywhere), by bytes, and the
+// defaults. The first is the reference the others must match.
+std::vector<replay_options> replay_settings() {
+  return {
+      {1, 4096, 1u << 20},  // sequential
+      {2, 1, 1u << 20},     // one worker, one line a batch
+      {3, 3, 1u << 20},     // two workers, three lines a batch
+      {4, 1000, 700},       // three workers, batches of ~700 bytes
+      {5, 4096, 1u << 20},  // four workers, default batches
+  };
+}
+
+std::string describe(const replay_options& how) {
+  return "threads=" + std::to_string(how.threads) +
+         " batch_lines=" + std::to_string(how.batch_lines) +
+         " batch_bytes=" + std::to_string(how.batch_bytes);
+}
+
+// One replay of `text` into a fresh checker, as verify_directory does (header on line 1 of the
+// text, so first_line 1), and what it gave.
+struct replay_outcome {
+  bool ok = false;
+  history_read_info info;
+  error failure;
+  std::string report;  // make_report(...).dump() when ok
+};
+
+replay_outcome replay_text(const run_folder& run, const std::string& text,
+                           const replay_options& how) {
+  checker c(resident_model(run.pop), options_from_header(run.events[0]));
+  std::istringstream in(text);
+  auto got = replay_history(in, "h.jsonl", c, 1, how);
+  replay_outcome out;
+  out.ok = got.has_value();
+  if (!got) {
+    out.failure = got.error();
+    return out;
+  }
+  out.info = *got;
+  c.finish();
+  out.report = make_report(c, out.info).dump();
+  return out;
+}
+
+TEST(ReplayHistoryTest, ParallelReplayGivesTheSequentialReport) {
+  run_folder run;
+  run.standard_history();
+  const std::uint64_t wrong = run.many_requests(2000);
+  run.events.push_back({{"type", "footer"}, {"t", 999'000'000}, {"reason", "completed"}});
+  const std::string text = run.text();
+  const auto settings = replay_settings();
+  const replay_outcome reference = replay_text(run, text, settings[0]);
+  ASSERT_TRUE(reference.ok) << reference.failure.message;
+  ASSERT_GT(reference.info.lines, 4000u);
+  EXPECT_EQ(reference.info.lines, run.events.size());
+  const json r = json::parse(reference.report);
+  EXPECT_EQ(r["findings_by_kind"]["WRONG_PERSON"], wrong + 1);
+  EXPECT_EQ(r["findings"].size(), wrong + 1);
+  EXPECT_EQ(r["answered"], 2002);
+  EXPECT_TRUE(reference.info.has_footer);
+  for (const auto& how : settings) {
+    const replay_outcome got = replay_text(run, text, how);
+    ASSERT_TRUE(got.ok) << describe(how) << ": " << got.failure.message;
+    EXPECT_EQ(got.report, reference.report) << describe(how);
+    EXPECT_EQ(got.info.lines, reference.info.lines) << describe(how);
+    EXPECT_EQ(got.info.header, run.events[0]) << describe(how);
+    EXPECT_TRUE(got.info.has_footer) << describe(how);
+    EXPECT_FALSE(got.info.truncated_last_line) << describe(how);
+  }
+
+  // The sink overload sees the same events in the same order.
+  const auto trace = [&](const replay_options& how) {
+    std::vector<std::string> seen;
+    std::istringstream in(text);
+    auto got = replay_history(
+        in, "h.jsonl",
+        [&](const history_event& e) {
+          std::visit(
+              [&](const auto& x) {
+                using T = std::decay_t<decltype(x)>;
+                std::string s = std::to_string(e.index());
+                if constexpr (requires { x.id; }) s += "/" + std::to_string(x.id);
+                if constexpr (requires { x.t; }) s += "@" + std::to_string(x.t);
+                if constexpr (std::is_same_v<T, issue_complete>) {
+                  if (x.answer) s += "#" + x.answer->digest_computed + x.answer->body_json;
+                }
+                seen.push_back(std::move(s));
+              },
+              e);
+        },
+        1, how);
+    EXPECT_TRUE(got.has_value()) << describe(how);
+    return seen;
+  };
+  const auto expected = trace(settings[0]);
+  EXPECT_EQ(expected.size(), run.events.size());
+  for (const auto& how : settings) EXPECT_EQ(trace(how), expected) << describe(how);
+}
+
+TEST(ReplayHistoryTest, VerifyDirectoryGivesTheSameReportWithAnyThreads) {
+  run_folder run;
+  run.standard_history();
+  run.many_requests(600);
+  run.write();
+  auto one = verify_directory(run.dir.path(), {1, 4096, 1u << 20});
+  ASSERT_TRUE(one.has_value()) << one.error().message;
+  EXPECT_GT(one->report["findings"].size(), 1u);
+  // The same history compressed: the workers read through the zstd stream.
+  run_folder packed;
+  packed.events = run.events;
+  {
+    auto w = kofu::history::writer::open({packed.dir / "history.jsonl.zst", true});
+    ASSERT_TRUE(w.has_value()) << w.error().message;
+    (*w)->submit(run.text());
+    ASSERT_TRUE((*w)->close().has_value());
+  }
+  for (const auto& how : replay_settings()) {
+    for (const auto* folder : {&run, &packed}) {
+      auto got = verify_directory(folder->dir.path(), how);
+      ASSERT_TRUE(got.has_value()) << describe(how) << ": " << got.error().message;
+      EXPECT_EQ(got->report.dump(), one->report.dump()) << describe(how);
+      EXPECT_EQ(got->info.lines, one->info.lines) << describe(how);
+    }
+  }
+}
+
+// The line rules, table-driven, under every thread and batch setting: each case gives the text
+// after the header and what the replay must say.
+TEST(ReplayHistoryTest, LineRulesHoldUnderEveryThreadCount) {
+  run_folder run;
+  run.standard_history();
+  run.many_requests(20);
+  std::vector<std::string> body;  // the lines after the header, without newlines
+  for (std::size_t i = 1; i < run.events.size(); ++i) body.push_back(run.events[i].dump());
+  const std::string footer = json({{"type", "footer"}, {"t", 99'000'000}, {"reason", "x"}}).dump();
+  const auto join = [&](const std::vector<std::string>& lines, bool final_newline) {
+    std::string out = run.events[0].dump() + "\n";
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      out += lines[i];
+      if (i + 1 < lines.size() || final_newline) out += '\n';
+    }
+    return out;
+  };
+  const auto with = [&](std::size_t at, const std::string& line) {
+    auto lines = body;
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(at), line);
+    return lines;
+  };
+  const std::uint64_t n = body.size() + 1;  // lines of the clean history, header included
+  struct line_case {
+    const char* name;
+    std::string text;
+    std::uint64_t lines;  // expected when it succeeds
+    bool truncated;
+    bool footer;
+    std::string error_part;  // empty: succeeds
+    errc error_code;
+  };
+  auto with_footer = body;
+  with_footer.push_back(footer);
+  auto empties = body;
+  empties.insert(empties.begin() + 3, "");
+  empties.insert(empties.begin() + 4, "");
+  empties.push_back("");
+  auto bad_then_empty = with(7, "{not json");
+  bad_then_empty.push_back("");
+  const std::string cut = body.back().substr(0, body.back().size() / 2);
+  auto truncated = body;
+  truncated.back() = cut;
+  auto cut_valid_json = body;
+  cut_valid_json.push_back(R"({"type":"complete","op":"issue"})");  // parses, lacks fields
+  const line_case cases[] = {
+      {"clean, no footer", join(body, true), n, false, false, "", errc::io},
+      {"clean, no final newline", join(body, false), n, false, false, "", errc::io},
+      {"footer", join(with_footer, true), n + 1, false, true, "", errc::io},
+      {"empty lines counted and skipped", join(empties, true), n + 3, false, false, "", errc::io},
+      {"truncated last line", join(truncated, false), n, true, false, "", errc::io},
+      {"cut last line ending in a newline is an error", join(truncated, true), 0, false, false,
+       "h.jsonl:" + std::to_string(n) + ":", errc::parse},
+      {"bad line in the middle", join(with(7, "{not json"), true), 0, false, false,
+       "h.jsonl:9:", errc::parse},
+      {"bad line in the middle, no final newline", join(with(30, "{not json"), false), 0, false,
+       false, "h.jsonl:32:", errc::parse},
+      {"bad line followed by empty lines only", join(bad_then_empty, true), 0, false, false,
+       "h.jsonl:9:", errc::parse},
+      {"bad last line with its newline", join(with(body.size(), "{not json"), true), 0, false,
+       false, "h.jsonl:" + std::to_string(n + 1) + ":", errc::parse},
+      {"last line without newline, wrong fields", join(cut_valid_json, false), 0, false, false,
+       "h.jsonl:" + std::to_string(n + 1) + ":", errc::invalid_field},
+  };
+  for (const auto& c : cases) {
+    for (const auto& how : replay_settings()) {
+      const std::string what = std::string(c.name) + " with " + describe(how);
+      const replay_outcome got = replay_text(run, c.text, how);
+      if (c.error_part.empty()) {
+        ASSERT_TRUE(got.ok) << what << ": " << got.failure.message;
+        EXPECT_EQ(got.info.lines, c.lines) << what;
+        EXPECT_EQ(got.info.truncated_last_line, c.truncated) << what;
+        EXPECT_EQ(got.info.has_footer, c.footer) << what;
+        EXPECT_EQ(got.info.header, run.events[0]) << what;
+      } else {
+        ASSERT_FALSE(got.ok) << what;
+        EXPECT_EQ(got.failure.message.rfind(c.error_part, 0), 0u)
+            << what << ": " << got.failure.message;
+        EXPECT_EQ(got.failure.code, c.error_code) << what << ": " << got.failure.message;
+      }
+    }
+  }
+}
+
+// Line numbers count from `first_line` across batch boundaries.
+TEST(ReplayHistoryTest, ErrorNamesTheFileLineAfterFirstLine) {
+  run_folder run;
+  run.standard_history();
+  run.many_requests(30);
+  std::string text;
+  for (std::size_t i = 1; i < run.events.size(); ++i) {
+    text += run.events[i].dump() + "\n";
+    if (i == 41) text += "[1,2]\n";  // stream line 42, file line 43
+  }
+  for (const auto& how : replay_settings()) {
+    checker c(resident_model(run.pop), options_from_header(run.events[0]));
+    std::istringstream in(text);
+    auto got = replay_history(in, "dir/history.jsonl", c, 2, how);
+    ASSERT_FALSE(got.has_value()) << describe(how);
+    EXPECT_EQ(got.error().message.rfind("dir/history.jsonl:43:", 0), 0u)
+        << describe(how) << ": " << got.error().message;
+  }
+}
+
+// A stream that counts the bytes it has handed out, 64 at a time, so a test can see how far the
+// workers read ahead of the sink.
+class counting_buffer : public std::streambuf {
+ public:
+  explicit counting_buffer(std::string text) : text_(std::move(text)) {}
+  std::size_t delivered() const { return delivered_.load(); }
+
+ protected:
+  int_type underflow() override {
+    if (delivered_ == text_.size()) return traits_type::eof();
+    const std::size_t n = std::min<std::size_t>(64, text_.size() - delivered_);
+    char* begin = text_.data() + delivered_;
+    setg(begin, begin, begin + n);
+    delivered_ += n;
+    return traits_type::to_int_type(*begin);
+  }
+
+ private:
+  std::string text_;
+  std::atomic<std::size_t> delivered_{0};
+};
+
+TEST(ReplayHistoryTest, WorkersReadOnlyABoundedWindowAhead) {
+  run_folder run;
+  run.standard_history();
+  run.many_requests(1500);
+  const std::string text = run.text();
+  std::vector<std::size_t> line_end;  // byte offset after each line's newline
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') line_end.push_back(i + 1);
+  }
+  const replay_options how{4, 10, 1u << 20};          // 3 workers, 10 lines a batch
+  const std::size_t window_lines = (4 * 3 + 1) * 10;  // read, not handed over, + current
+  counting_buffer buffer(text);
+  std::istream in(&buffer);
+  std::size_t index = 0;
+  std::size_t most_lines_ahead = 0;  // lines read beyond the one being handed over
+  auto got = replay_history(
+      in, "h.jsonl",
+      [&](const history_event&) {
+        if (index % 300 == 0) {
+          // Give the workers time to run as far ahead as they are allowed.
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        const std::size_t batch_end = (index / 10 + 1) * 10;
+        const std::size_t allowed_line =
+            std::min(line_end.size(), batch_end - 10 + window_lines) - 1;
+        const std::size_t delivered = buffer.delivered();
+        EXPECT_LE(delivered, line_end[allowed_line] + 64) << "at line " << index + 1;
+        const auto read_lines = static_cast<std::size_t>(
+            std::upper_bound(line_end.begin(), line_end.end(), delivered) - line_end.begin());
+        most_lines_ahead = std::max(most_lines_ahead, read_lines - std::min(read_lines, index + 1));
+        ++index;
+      },
+      1, how);
+  ASSERT_TRUE(got.has_value()) << got.error().message;
+  EXPECT_EQ(index, run.events.size());
+  EXPECT_GE(most_lines_ahead, 20u);  // the workers did read ahead, batches of 10 lines
+}
+
+TEST(ReplayHistoryTest, SinkExceptionStopsTheWorkers) {
+  run_folder run;
+  run.standard_history();
+  run.many_requests(500);
+  const std::string text = run.text();
+  for (const auto& how : replay_settings()) {
+    std::istringstream in(text);
+    std::size_t seen = 0;
+    EXPECT_THROW(replay_history(
+                     in, "h.jsonl",
+                     [&](const history_event&) {
+                       if (++seen == 100) throw std::runtime_error("sink");
+                     },
+                     1, how),
+                 std::runtime_error)
+        << describe(how);
+    EXPECT_EQ(seen, 100u) << describe(how);
+  }
+}
+
+TEST(ReplayHistoryTest, ThreadCountComesFromTheEnvironment) {
+  const char* saved = std::getenv("KOFU_VERIFY_THREADS");
+  const std::string saved_value = saved != nullptr ? saved : "";
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  ::unsetenv("KOFU_VERIFY_THREADS");
+  EXPECT_EQ(default_replay_threads(), std::min(hardware, 256u));
+  ::setenv("KOFU_VERIFY_THREADS", "3", 1);
+  EXPECT_EQ(default_replay_threads(), 3u);
+  ::setenv("KOFU_VERIFY_THREADS", "1", 1);
+  EXPECT_EQ(default_replay_threads(), 1u);
+  for (const char* ignored : {"0", "", "two", "3x", "-2"}) {
+    ::setenv("KOFU_VERIFY_THREADS", ignored, 1);
+    EXPECT_EQ(default_replay_threads(), std::min(hardware, 256u)) << '"' << ignored << '"';
+  }
+  ::setenv("KOFU_VERIFY_THREADS", "100000", 1);
+  EXPECT_EQ(default_replay_threads(), 256u);
+  if (saved != nullptr)
+    ::setenv("KOFU_VERIFY_THREADS", saved_value.c_str(), 1);
+  else
+    ::unsetenv("KOFU_VERIFY_THREADS");
 }
 
 }  // namespace

@@ -1,0 +1,282 @@
+// What `kofu verify` gains from parsing history lines on worker threads (report.hpp,
+// replay_options): a history in memory (std::istringstream) replayed into a checker, as
+// verify_directory does after the header, with 1 thread (the plain loop: read, parse, check) and
+// with more (N - 1 workers read and parse batches, the calling thread checks in file order).
+//
+//   BM_ParseOnly/R/D        only parse_history_line on every line, one thread
+//   BM_CheckOnly/R/D        only the checker, on events parsed beforehand, one thread
+//   BM_ReplayThreads/R/N/D  R juminhyo requests (≈ 2 R lines), N threads in all, D = 1 checks
+//                           digests (the default), 0 does not; `answered_per_s` is the answered
+//                           requests re-checked per second of wall time; the CPU column is the
+//                           calling thread's (the checker's share), `cpu_ms_all_threads` the whole
+//                           process's per replay (workers included): on an idle machine with
+//                           enough cores, wall ≈ max(CPU, (cpu_ms_all_threads - CPU) / (N - 1))
+//
+// The history is built as in verify_checker_bench.cpp (copied: that file has another owner):
+// about 8 requests in flight and a move every 20 requests, no findings.
+
+#include <benchmark/benchmark.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <time.h>
+
+#include "kofu/population/generator.hpp"
+#include "kofu/verify/canonical_json.hpp"
+#include "kofu/verify/checker.hpp"
+#include "kofu/verify/report.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+using kofu::population::resident;
+using namespace kofu::verify;
+
+json name_json(const kofu::population::person_name& n) {
+  return {{"family_kanji", n.family_kanji},
+          {"given_kanji", n.given_kanji},
+          {"family_kana", n.family_kana},
+          {"given_kana", n.given_kana}};
+}
+
+json address_json(const kofu::population::address& a) {
+  return {{"postal_code", a.postal_code},
+          {"prefecture", a.prefecture},
+          {"city", a.city},
+          {"town", a.town},
+          {"banchi", a.banchi},
+          {"building", a.building},
+          {"token", a.token}};
+}
+
+// A correct juminhyo answer for r as of its current version.
+json answer(const std::string& app, const resident& r, const std::string& head,
+            const std::string& serial) {
+  json person = {{"resident_id", r.resident_id},
+                 {"source_version", r.version},
+                 {"page", 1},
+                 {"name", name_json(r.name)},
+                 {"birth_date", r.birth_date},
+                 {"sex", r.sex == kofu::population::sex::male ? "male" : "female"},
+                 {"address", address_json(r.address)},
+                 {"moved_in_date", r.moved_in_date},
+                 {"household_head", head}};
+  json cert = {{"type", "juminhyo"},
+               {"serial", serial},
+               {"issued_at", "2026-11-22T05:30:00.123Z"},
+               {"subject", {{"resident_id", r.resident_id}, {"card_serial", r.card_serial}}},
+               {"source_version", r.version},
+               {"persons", json::array({person})}};
+  return {{"application_number", app},
+          {"certificate", cert},
+          {"digest", certificate_digest(app, cert)}};
+}
+
+struct bench_history {
+  std::vector<resident> pop;
+  std::string text;  // the lines after the header, as the driver writes them
+  std::uint64_t answered = 0;
+  std::uint64_t lines = 0;
+};
+
+// `requests` juminhyo requests, about 8 in flight, and a move every 20 requests (acknowledged).
+const bench_history& history(std::size_t requests) {
+  static std::map<std::size_t, bench_history> cache;
+  auto& h = cache[requests];
+  if (!h.text.empty()) return h;
+  kofu::population::generator g({20000, 1, 0.05});
+  while (g.next_group(h.pop)) {
+  }
+  std::map<std::string, std::string> head;
+  for (const auto& r : h.pop) {
+    if (r.relationship == "世帯主") head[r.household_id] = r.name.full_kanji();
+  }
+  std::vector<resident> current = h.pop;
+  std::mt19937_64 rng(1);
+  std::uniform_int_distribution<std::size_t> pick(0, h.pop.size() - 1);
+  std::int64_t t = 1'000'000;
+  std::uint64_t id = 0;
+  struct open_request {
+    std::uint64_t id;
+    std::size_t r;
+    std::int64_t done;
+  };
+  std::deque<open_request> open;
+  const auto add = [&](const json& e) {
+    h.text += e.dump();
+    h.text += '\n';
+    ++h.lines;
+  };
+  const auto complete = [&](const open_request& o) {
+    const resident& r = current[o.r];
+    add({{"type", "complete"},
+         {"op", "issue"},
+         {"id", o.id},
+         {"t", o.done},
+         {"status", 200},
+         {"outcome", "ok"},
+         {"body", answer("KOFU-000001-" + std::to_string(o.id), r, head[r.household_id],
+                         "C-" + std::to_string(o.id))}});
+    ++h.answered;
+  };
+  for (std::size_t i = 0; i < requests; ++i) {
+    t += 125'000;
+    while (!open.empty() && open.front().done <= t) {
+      complete(open.front());
+      open.pop_front();
+    }
+    std::size_t r = pick(rng);
+    while (current[r].status != kofu::population::resident_status::active) r = pick(rng);
+    if (i % 20 == 19 && current[r].relationship != "世帯主") {
+      // A move of a non-head resident, acknowledged before any later request is sent.
+      resident& c = current[r];
+      c.version += 1;
+      c.address.token = "B" + std::to_string(100000000 + i);
+      c.address.building = "試験荘 " + c.address.token;
+      ++id;
+      add({{"type", "invoke"},
+           {"op", "update"},
+           {"id", id},
+           {"t", t},
+           {"resident_id", c.resident_id},
+           {"change_id", c.version},
+           {"version", c.version},
+           {"kind", "move"},
+           {"fields", {{"address", address_json(c.address)}, {"moved_in_date", c.moved_in_date}}}});
+      add({{"type", "complete"},
+           {"op", "update"},
+           {"id", id},
+           {"t", t + 1000},
+           {"status", 200},
+           {"outcome", "ok"},
+           {"version", c.version}});
+      t += 2000;
+      continue;
+    }
+    ++id;
+    add({{"type", "invoke"},
+         {"op", "issue"},
+         {"id", id},
+         {"t", t},
+         {"worker", id % 4},
+         {"conn", id % 64},
+         {"application_number", "KOFU-000001-" + std::to_string(id)},
+         {"resident_id", current[r].resident_id},
+         {"card_serial", current[r].card_serial},
+         {"certificate_type", "juminhyo"},
+         {"channel", "konbini"},
+         {"options", {{"scope", "individual"}}}});
+    open.push_back({id, r, t + 1'000'000});
+  }
+  for (const auto& o : open) complete(o);
+  return h;
+}
+
+// CPU time of the whole process (every thread), in seconds.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+void BM_ReplayThreads(benchmark::State& state) {
+  const auto& h = history(static_cast<std::size_t>(state.range(0)));
+  replay_options how;
+  how.threads = static_cast<unsigned>(state.range(1));
+  checker_options o;
+  o.check_digest = state.range(2) != 0;
+  double process_cpu_s = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto c = std::make_unique<checker>(resident_model(h.pop), o);
+    std::istringstream in(h.text);
+    const double cpu_before = process_cpu_seconds();
+    state.ResumeTiming();
+    auto info = replay_history(in, "bench", *c, 2, how);
+    process_cpu_s += process_cpu_seconds() - cpu_before;
+    if (!info || info->lines != h.lines) {
+      state.SkipWithError(info ? "lines missing" : info.error().message.c_str());
+      break;
+    }
+    c->finish();
+    if (!c->findings().empty()) {
+      state.SkipWithError("the benchmark history has findings");
+      break;
+    }
+    state.PauseTiming();
+    c.reset();
+    in = std::istringstream();
+    state.ResumeTiming();
+  }
+  state.counters["answered_per_s"] = benchmark::Counter(
+      static_cast<double>(h.answered), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = static_cast<double>(how.threads);
+  state.counters["cpu_ms_all_threads"] =
+      1e3 * process_cpu_s /
+      static_cast<double>(std::max<benchmark::IterationCount>(1, state.iterations()));
+}
+
+// The two halves on their own, one thread each, for the same history: parsing every line
+// (parse_history_line, as the workers do) and checking events already parsed (the calling
+// thread's share). With k threads the replay tends to max(parse / (k - 1), check).
+void BM_ParseOnly(benchmark::State& state) {
+  const auto& h = history(static_cast<std::size_t>(state.range(0)));
+  const parse_options po{checker_options{}.keep_answers, state.range(1) != 0};
+  for (auto _ : state) {
+    std::istringstream in(h.text);
+    std::string line;
+    std::uint64_t events = 0;
+    while (std::getline(in, line)) events += parse_history_line(line, "bench", po).has_value();
+    if (events != h.lines) {
+      state.SkipWithError("bad line");
+      break;
+    }
+  }
+  state.counters["answered_per_s"] = benchmark::Counter(
+      static_cast<double>(h.answered), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ParseOnly)->Args({50000, 1})->Args({50000, 0})->Unit(benchmark::kMillisecond);
+
+void BM_CheckOnly(benchmark::State& state) {
+  const auto& h = history(static_cast<std::size_t>(state.range(0)));
+  checker_options o;
+  o.check_digest = state.range(1) != 0;
+  const parse_options po{o.keep_answers, o.check_digest};
+  std::vector<history_event> parsed;
+  std::istringstream in(h.text);
+  for (std::string line; std::getline(in, line);)
+    parsed.push_back(*parse_history_line(line, "bench", po));
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto c = std::make_unique<checker>(resident_model(h.pop), o);
+    std::vector<history_event> events = parsed;
+    state.ResumeTiming();
+    for (auto& e : events) c->on_event(std::move(e));
+    c->finish();
+    state.PauseTiming();
+    c.reset();
+    events.clear();
+    state.ResumeTiming();
+  }
+  state.counters["answered_per_s"] = benchmark::Counter(
+      static_cast<double>(h.answered), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_CheckOnly)->Args({50000, 1})->Args({50000, 0})->Unit(benchmark::kMillisecond);
+
+// 1 thread, 2, and every core (when more than 2), with and without the digest check.
+void replay_args(benchmark::internal::Benchmark* b) {
+  const auto cores = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::int64_t> threads = {1, 2};
+  if (cores > 2) threads.push_back(cores);
+  for (const std::int64_t digest : {1, 0}) {
+    for (const std::int64_t n : threads) b->Args({50000, n, digest});
+  }
+}
+BENCHMARK(BM_ReplayThreads)->Apply(replay_args)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
