@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <optional>
 
 #include "verify/strict_json.hpp"
 
@@ -59,6 +60,23 @@ std::uint64_t opt_u64(const json& obj, const char* key) {
   return it->get<std::uint64_t>();
 }
 
+// The outcome words of docs/history.md; nullopt for any other word. Both readers use these.
+std::optional<issue_outcome> issue_outcome_of(std::string_view word) {
+  if (word == "ok") return issue_outcome::ok;
+  if (word == "retry") return issue_outcome::retry;
+  if (word == "refused") return issue_outcome::refused;
+  if (word == "error") return issue_outcome::error;
+  if (word == "timeout") return issue_outcome::timeout;
+  return std::nullopt;
+}
+
+std::optional<update_outcome> update_outcome_of(std::string_view word) {
+  if (word == "ok") return update_outcome::ok;
+  if (word == "failed") return update_outcome::failed;
+  if (word == "unknown") return update_outcome::unknown;
+  return std::nullopt;
+}
+
 resident_change parse_change(const json& c) {
   resident_change ch;
   ch.resident_id = need_string(c, "resident_id");
@@ -112,16 +130,8 @@ history_event parse(const json& e, const parse_options& options) {
       c.status = it->get<int>();
     }
     const std::string outcome = need_string(e, "outcome");
-    if (outcome == "ok")
-      c.outcome = issue_outcome::ok;
-    else if (outcome == "retry")
-      c.outcome = issue_outcome::retry;
-    else if (outcome == "refused")
-      c.outcome = issue_outcome::refused;
-    else if (outcome == "error")
-      c.outcome = issue_outcome::error;
-    else if (outcome == "timeout")
-      c.outcome = issue_outcome::timeout;
+    if (const auto o = issue_outcome_of(outcome))
+      c.outcome = *o;
     else
       throw bad_field{fmt::format("field 'outcome': unknown value '{}'", outcome)};
     if (c.outcome == issue_outcome::ok) {
@@ -159,12 +169,8 @@ history_event parse(const json& e, const parse_options& options) {
     c.id = need_uint(e, "id");
     c.t = need_time(e, "t");
     const std::string outcome = need_string(e, "outcome");
-    if (outcome == "ok")
-      c.outcome = update_outcome::ok;
-    else if (outcome == "failed")
-      c.outcome = update_outcome::failed;
-    else if (outcome == "unknown")
-      c.outcome = update_outcome::unknown;
+    if (const auto o = update_outcome_of(outcome))
+      c.outcome = *o;
     else
       throw bad_field{fmt::format("field 'outcome': unknown value '{}'", outcome)};
     return c;
@@ -295,19 +301,9 @@ bool parse_strict(std::string_view line, const parse_options& options, history_e
     return true;
   }
   if (is_key(type, "complete") && is_key(op, "issue")) {
-    issue_outcome result;
-    if (is_key(outcome, "ok"))
-      result = issue_outcome::ok;
-    else if (is_key(outcome, "retry"))
-      result = issue_outcome::retry;
-    else if (is_key(outcome, "refused"))
-      result = issue_outcome::refused;
-    else if (is_key(outcome, "error"))
-      result = issue_outcome::error;
-    else if (is_key(outcome, "timeout"))
-      result = issue_outcome::timeout;
-    else
-      return false;
+    const auto known = issue_outcome_of(outcome);
+    if (!known) return false;
+    const issue_outcome result = *known;
     if (result == issue_outcome::ok) {
       if (body_start == nullptr) return false;  // no body: the reference path says so
       // A body read in the pass above whenever this is an ok issue; not an answer there means
@@ -327,15 +323,9 @@ bool parse_strict(std::string_view line, const parse_options& options, history_e
     return true;
   }
   if (is_key(type, "complete") && (is_key(op, "update") || is_key(op, "batch"))) {
-    update_outcome result;
-    if (is_key(outcome, "ok"))
-      result = update_outcome::ok;
-    else if (is_key(outcome, "failed"))
-      result = update_outcome::failed;
-    else if (is_key(outcome, "unknown"))
-      result = update_outcome::unknown;
-    else
-      return false;
+    const auto known = update_outcome_of(outcome);
+    if (!known) return false;
+    const update_outcome result = *known;
     update_complete& done = out.emplace<update_complete>();
     done.id = static_cast<std::uint64_t>(id);
     done.t = t;
