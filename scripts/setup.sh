@@ -16,6 +16,7 @@ packages=(
   libjemalloc-dev           # the kofu executable's allocator (CMake option KOFU_JEMALLOC)
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # benchmarks (tests/bench)
+  libsimdjson-dev           # yardstick JSON parser in tests/bench/verify_floor (not linked by kofu)
   wrk                       # side-by-side load comparisons (tests/bench)
   jq                        # reads report.json in the end-to-end campaign (tests/e2e)
   python3                   # arithmetic and JSON in the benchmark scripts (tests/bench/*.sh)

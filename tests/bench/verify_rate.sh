@@ -10,7 +10,9 @@
 # ROUNDS times with one thread (KOFU_VERIFY_THREADS=1) and with the default thread count. Prints
 # answered requests per CPU second (user + system: the per-core rate) and per wall second.
 # KOFU_COMPARE=/path/to/other/kofu times another binary on the same history in the same rounds
-# (side by side, as the machines are shared and noisy).
+# (side by side, as the machines are shared and noisy). KOFU_FLOOR=1 then runs
+# BUILD/tests/bench/verify_floor on the same history: where the time goes (reader, check) against
+# the least any verifier must spend (SHA-256 of the certificates and seals, a simdjson parse).
 # Traffic goes to 127.0.0.1 only; the run stops by itself; kofu stops the kofu-mock it started.
 set -euo pipefail
 build=${1:?usage: verify_rate.sh BUILD_DIR [SECONDS] [ROUNDS]}
@@ -51,3 +53,8 @@ for ((i = 1; i <= rounds; ++i)); do
     measure "compare, default threads" "$KOFU_COMPARE" ""
   fi
 done
+
+if [[ -n ${KOFU_FLOOR:-} ]]; then
+  echo "where the time goes (verify_floor, one thread):"
+  "$build/tests/bench/verify_floor" "$work/run" "$rounds"
+fi
