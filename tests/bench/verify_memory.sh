@@ -8,6 +8,8 @@
 #
 # Other kofu binaries (e.g. an older build) can be compared on the same files:
 #   KOFU_COMPARE=/path/to/old/kofu tests/bench/verify_memory.sh build/release/harness/kofu
+# MOVE_EVERY=N sets the update rate (a move every N requests, default 50); MOVE_EVERY=0 writes no
+# updates at all, so whatever still grows with the history's length grows with requests.
 set -euo pipefail
 
 kofu=${1:?usage: verify_memory.sh KOFU_BINARY [REQUESTS...]}
@@ -15,6 +17,7 @@ shift
 counts=("${@:-100000 400000}")
 [[ $# -eq 0 ]] && counts=(100000 400000)
 residents=${RESIDENTS:-20000}
+export MOVE_EVERY=${MOVE_EVERY:-50}
 work=$(mktemp -d /tmp/kofu-verify-memory.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -26,9 +29,10 @@ for n in "${counts[@]}"; do
   mkdir -p "$dir"
   ln -s ../population.jsonl "$dir/population.jsonl"
   python3 - "$work/population.jsonl" "$n" >"$dir/history.jsonl" <<'PY'
-import hashlib, json, sys
+import hashlib, json, os, sys
 pop = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 n = int(sys.argv[2])
+move_every = int(os.environ["MOVE_EVERY"])
 head = {r["household_id"]: r["name"]["family_kanji"] + " " + r["name"]["given_kanji"]
         for r in pop if r["relationship"] == "世帯主"}
 active = [r for r in pop if r["status"] == "active" and r["household_id"] in head]
@@ -55,7 +59,7 @@ for i in range(n):
                   '{"application_number":"%s","certificate":%s,"digest":"%s"}}\n' % (rid, done, app, canon, digest))
     r = active[(i * 7919) % len(active)]
     uid += 1
-    if i % 50 == 49 and r["relationship"] != "世帯主":
+    if move_every > 0 and i % move_every == move_every - 1 and r["relationship"] != "世帯主":
         r["version"] += 1
         token = "M%09d" % i
         r["address"] = dict(r["address"], token=token, building="試験荘 " + token)
@@ -82,7 +86,7 @@ PY
     read -r rss wall user <"$work/time"
     answered=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["answered"], r["verdict"], sum(r["findings_by_kind"].values()))' "$dir/report.json")
     printf '%s requests=%s lines=%s history_MB=%.0f peak_rss_MB=%.1f wall_s=%s user_s=%s answered/verdict/findings=%s\n' \
-      "$bin" "$n" "$lines" "$(echo "$bytes / 1048576" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
+      "$bin" "$n" "$lines" "$(python3 -c "print($bytes / 1048576)")" "$(python3 -c "print($rss / 1024)")" \
       "$wall" "$user" "$answered"
   done
 done
