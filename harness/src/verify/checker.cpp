@@ -245,7 +245,8 @@ class request_checker {
         req_(p.request),
         inv_(p.request.invoke),
         done_(p.complete),
-        answer_(*p.complete.answer) {}
+        answer_(*p.complete.answer),
+        p_(p) {}
 
   std::vector<finding> run();
 
@@ -272,6 +273,7 @@ class request_checker {
   const issue_invoke& inv_;
   const issue_complete& done_;
   const decoded_answer& answer_;
+  const checker::pending_check& p_;
   std::vector<observation> obs_;
   std::vector<version_evidence> evidence_;
   std::optional<std::uint32_t> wrong_person_victim_;
@@ -604,26 +606,28 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
   };
   // Fastest path: the resident last seen as the head of that household (a member of it, so a
   // match here is one the member loop below would find too).
+  // (Households are compared by household_group: equal groups, equal household ids.)
   for (std::uint32_t i = w.lo; i <= w.hi; ++i) {
-    const std::uint32_t m = m_.household_head_hint(tl[i].household_group);
+    const std::uint32_t h = tl[i].household_group;
+    const std::uint32_t m = m_.household_head_hint(h);
     if (m == resident_model::no_resident) continue;
-    const std::string& h = tl[i].record.household_id;
     const auto& mtl = m_.timeline(m);
     const version_window mw = window_of(m);
     for (std::uint32_t j = mw.lo; j <= mw.hi; ++j) {
       const resident& r = mtl[j].record;
-      if (r.household_id == h && r.relationship == "世帯主" && is_full_name(r.name)) return;
+      if (mtl[j].household_group == h && r.relationship == "世帯主" && is_full_name(r.name)) return;
     }
   }
   // Fast path without allocation: the head of q's household at an allowed instant.
   for (std::uint32_t i = w.lo; i <= w.hi; ++i) {
-    const std::string& h = tl[i].record.household_id;
-    for (std::uint32_t m : m_.household_members(h)) {
+    const std::uint32_t h = tl[i].household_group;
+    for (std::uint32_t m : m_.household_group_members(h)) {
       const auto& mtl = m_.timeline(m);
       const version_window mw = window_of(m);
       for (std::uint32_t j = mw.lo; j <= mw.hi; ++j) {
         const resident& r = mtl[j].record;
-        if (r.household_id == h && r.relationship == "世帯主" && is_full_name(r.name)) return;
+        if (mtl[j].household_group == h && r.relationship == "世帯主" && is_full_name(r.name))
+          return;
       }
     }
   }
@@ -687,7 +691,7 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
 bool request_checker::is_expected_member(std::uint32_t p, std::uint32_t q) const {
   const std::string_view type = inv_.certificate_type;
   if (type == "koseki_zenbu" || type == "koseki_fuhyo") {
-    return m_.initial(q).koseki_id == m_.initial(p).koseki_id;
+    return m_.koseki_group(q) == m_.koseki_group(p);
   }
   // 住民票 (household): q shared p's household at some allowed instant of both.
   const auto& ptl = m_.timeline(p);
@@ -696,7 +700,7 @@ bool request_checker::is_expected_member(std::uint32_t p, std::uint32_t q) const
   const version_window qw = window_of(q);
   for (std::uint32_t i = pw.lo; i <= pw.hi; ++i) {
     for (std::uint32_t j = qw.lo; j <= qw.hi; ++j) {
-      if (ptl[i].record.household_id == qtl[j].record.household_id) return true;
+      if (ptl[i].household_group == qtl[j].household_group) return true;
     }
   }
   return false;
@@ -705,34 +709,35 @@ bool request_checker::is_expected_member(std::uint32_t p, std::uint32_t q) const
 void request_checker::check_members(std::uint32_t p, const type_spec& spec) {
   if (!spec.many_persons) return;
   const printed_certificate& c = answer_.certificate;
-  std::set<std::string> printed;
-  for (const auto& x : c.persons) printed.insert(x.resident_id);
   const std::string_view type = inv_.certificate_type;
   const bool koseki = type == "koseki_zenbu" || type == "koseki_fuhyo";
   const auto& ptl = m_.timeline(p);
   const version_window pw = window_of(p);
-  std::vector<std::uint32_t> candidates;
+  std::vector<std::uint32_t> household;
+  const std::vector<std::uint32_t>* candidates = &household;
   if (koseki) {
-    candidates = m_.koseki_members(m_.initial(p).koseki_id);
+    candidates = &m_.koseki_members_of(p);
   } else {
     // Only when p's household did not change during the window is membership unambiguous.
     for (std::uint32_t i = pw.lo + 1; i <= pw.hi; ++i) {
-      if (ptl[i].record.household_id != ptl[pw.lo].record.household_id) return;
+      if (ptl[i].household_group != ptl[pw.lo].household_group) return;
     }
-    const std::string& h = ptl[pw.lo].record.household_id;
-    for (std::uint32_t q : m_.household_members(h)) {
+    const std::uint32_t h = ptl[pw.lo].household_group;
+    for (std::uint32_t q : m_.household_group_members(h)) {
       const auto& qtl = m_.timeline(q);
       const version_window qw = window_of(q);
       bool always = true;
-      for (std::uint32_t j = qw.lo; j <= qw.hi && always; ++j)
-        always = qtl[j].record.household_id == h;
-      if (always) candidates.push_back(q);
+      for (std::uint32_t j = qw.lo; j <= qw.hi && always; ++j) always = qtl[j].household_group == h;
+      if (always) household.push_back(q);
     }
   }
-  for (std::uint32_t q : candidates) {
+  for (std::uint32_t q : *candidates) {
     const resident& r = m_.initial(q);
     if (r.status == population::resident_status::removed) continue;
-    if (printed.count(r.resident_id) == 0) {
+    const bool printed =
+        std::any_of(c.persons.begin(), c.persons.end(),
+                    [&](const printed_person& x) { return x.resident_id == r.resident_id; });
+    if (!printed) {
       add(finding_kind::wrong_document,
           {"certificate.persons", "(absent)",
            fmt::format("R{} {}", r.resident_id, r.name.full_kanji()),
@@ -759,9 +764,9 @@ std::vector<finding> request_checker::run() {
     add(finding_kind::digest_invalid,
         {"seal.image_sha256", c.seal->image_sha256, c.seal->image_sha256_computed, "image bytes"});
   }
-  if (c_.options_.require_echo && c.application_number != inv_.application_number) {
+  if (c_.options_.require_echo && !p_.echo_matches) {
     field_diff d{"application_number", c.application_number, inv_.application_number, ""};
-    if (const auto* owner = c_.find_tag(fingerprint(c.application_number));
+    if (const auto* owner = c_.find_tag(p_.echoed_tag);
         owner != nullptr && c_.application_number(*owner) == c.application_number) {
       owner_request_ = owner->id;
       owner_application_ = c.application_number;
@@ -769,13 +774,13 @@ std::vector<finding> request_checker::run() {
     }
     add(finding_kind::tag_mismatch, std::move(d));
   }
-  if (!c_.serials_seen_.insert(fingerprint(c.serial))) {
+  if (!c_.serials_seen_.insert(c.serial)) {
     add(finding_kind::duplicate, {"certificate.serial", c.serial, "a serial never issued before",
                                   "answered before in this run"});
   }
   // An application number answered twice: only possible when some answer echoed another
   // request's number, so the numbers within the tag horizon suffice.
-  if (auto* owner = c_.find_tag(fingerprint(c.application_number));
+  if (auto* owner = c_.find_echoed_tag(p_);
       owner != nullptr && c_.application_number(*owner) == c.application_number) {
     if (owner->echoed_by != 0 && owner->echoed_by != inv_.id) {
       owner_request_ = owner->echoed_by;
@@ -1006,19 +1011,25 @@ checker::tag_owner* checker::find_tag(std::uint64_t fingerprint) {
   return &tag_owners_[static_cast<std::size_t>(*seq - tags_expired_)];
 }
 
-checker::pending_check* checker::find_request(std::uint64_t id) {
-  const std::uint32_t* slot = requests_.find(id);
-  return slot == nullptr ? nullptr : &request_slots_[*slot];
+checker::tag_owner* checker::find_echoed_tag(const pending_check& p) {
+  const std::uint64_t seq = p.request.tag_seq;
+  if (p.echo_matches && seq >= tags_expired_) {
+    tag_owner& own = tag_owners_[static_cast<std::size_t>(seq - tags_expired_)];
+    if (!own.superseded) return &own;
+  }
+  return find_tag(p.echoed_tag);
 }
 
-void checker::erase_request(std::uint64_t id) {
-  const std::uint32_t* slot = requests_.find(id);
-  if (slot == nullptr) return;
-  pending_check& pc = request_slots_[*slot];
+void checker::erase_request(std::uint64_t id, std::uint32_t slot) {
+  pending_check& pc = request_slots_[slot];
   pc.complete.answer.reset();  // the answer can go now; the strings keep their capacity
   pc.answered = false;
-  free_slots_.push_back(*slot);
+  free_slots_.push_back(slot);
   requests_.erase(id);
+}
+
+void checker::schedule_check(const pending_order& o) {
+  check_order_.push(request_slots_[o.slot].request.invoke.worker, o);
 }
 
 void checker::on_event(const history_event& event) {
@@ -1042,8 +1053,12 @@ void checker::on_event(const history_event& event) {
 template <class E>
 void checker::invoke_impl(E&& e) {
   if (finished_) return;
-  advance(e.t);
   const std::uint64_t tag = fingerprint(e.application_number);
+  // Both tables are far larger than the caches: start loading the slots before the checks that
+  // advance() may run, and the model lookup.
+  tags_.prefetch(tag);
+  requests_.prefetch(e.id);
+  advance(e.t);
   request_record r;
   r.resident = model_.find_resident(e.resident_id);
   ++exposure_.requests;
@@ -1071,6 +1086,7 @@ void checker::invoke_impl(E&& e) {
     owner.t = e.t;
     owner.seq = tags_expired_ + tag_owners_.size() - 1;
     owner.id = e.id;
+    owner.tag = tag;
     if (r.resident) {
       owner.resident = *r.resident;
     } else {
@@ -1084,7 +1100,12 @@ void checker::invoke_impl(E&& e) {
       owner.length = 255;
       long_numbers_[owner.seq] = e.application_number;
     }
-    tags_[tag] = owner.seq;
+    bool fresh_tag = false;
+    std::uint64_t& entry = tags_.emplace(tag, fresh_tag);
+    if (!fresh_tag && entry >= tags_expired_) {
+      tag_owners_[static_cast<std::size_t>(entry - tags_expired_)].superseded = true;
+    }
+    entry = owner.seq;
   }
   bool fresh = false;
   std::uint32_t& slot = requests_.emplace(e.id, fresh);
@@ -1108,6 +1129,7 @@ void checker::invoke_impl(E&& e) {
   pc.request.overlapped_other = r.overlapped_other;
   pc.request.overlapped_update = r.overlapped_update;
   pc.request.phase = r.phase;
+  pc.request.tag_seq = tags_expired_ + tag_owners_.size() - 1;
   pc.answered = false;
 }
 
@@ -1115,7 +1137,8 @@ template <class E>
 void checker::complete_impl(E&& e) {
   if (finished_) return;
   advance(e.t);
-  pending_check* const pc = find_request(e.id);
+  const std::uint32_t* const slot = requests_.find(e.id);
+  pending_check* const pc = slot == nullptr ? nullptr : &request_slots_[*slot];
   if (pc == nullptr || pc->answered) {
     ++outcomes_.history_errors;
     return;
@@ -1127,8 +1150,8 @@ void checker::complete_impl(E&& e) {
     --issues_in_flight_[p];
     if (total_invokes_ - issue_invokes_[p] > r.others_invoked_at_start) r.overlapped_other = true;
     if (update_invokes_[p] > r.own_updates_at_start) r.overlapped_update = true;
-    for (auto& slot : recent_[p]) {
-      if (slot.id == e.id) slot.b = e.t;
+    for (auto& recent : recent_[p]) {
+      if (recent.id == e.id) recent.b = e.t;
     }
   }
   exposure& in_phase = exposure_by_phase_[r.phase];
@@ -1167,14 +1190,17 @@ void checker::complete_impl(E&& e) {
       else
         ++outcomes_.history_errors;
     }
-    erase_request(e.id);
+    erase_request(e.id, *slot);
     return;
   }
   ++outcomes_.answered;
   latency_.add(e.t - r.invoke.t);
   pc->complete = std::forward<E>(e);
   pc->answered = true;
-  check_order_.push({e.t, e.id});
+  const printed_certificate& c = pc->complete.answer->certificate;
+  pc->echoed_tag = fingerprint(c.application_number);
+  pc->echo_matches = c.application_number == r.invoke.application_number;
+  schedule_check({e.t, e.id, *slot});
   drain(max_t_ - options_.reorder_slack_ns);
 }
 
@@ -1233,9 +1259,7 @@ void checker::on_update_complete(const update_complete& e) {
   for (std::uint32_t r : residents) {
     const auto parked = parked_.find(r);
     if (parked == parked_.end()) continue;
-    for (std::uint64_t id : parked->second) {
-      check_order_.push({find_request(id)->complete.t, id});
-    }
+    for (const pending_order& o : parked->second) schedule_check(o);
     parked_.erase(parked);
   }
   drain(max_t_ - options_.reorder_slack_ns);
@@ -1271,9 +1295,10 @@ void checker::advance(std::int64_t t) {
   // Forget application numbers nobody can still echo by mistake.
   while (!tag_owners_.empty() && tag_owners_.front().t < t - options_.tag_horizon_ns) {
     const tag_owner& old = tag_owners_.front();
-    const std::uint64_t tag = fingerprint(application_number(old));
-    if (const auto* seq = tags_.find(tag); seq != nullptr && *seq == tags_expired_)
-      tags_.erase(tag);
+    if (!old.superseded) tags_.erase(old.tag);  // its entry is there (tag_owner::superseded)
+    // The entry of the owner expiring a few invokes from now is cold: start loading it.
+    if (tag_owners_.size() > tag_prefetch_ahead)
+      tags_.prefetch(tag_owners_[tag_prefetch_ahead].tag);
     if (old.length == 255) long_numbers_.erase(old.seq);
     if (old.resident == no_resident) unknown_residents_.erase(old.seq);
     tag_owners_.pop_front();
@@ -1283,19 +1308,91 @@ void checker::advance(std::int64_t t) {
 
 void checker::drain(std::int64_t up_to_b) {
   while (!check_order_.empty() && check_order_.top().b <= up_to_b) {
-    const auto id = check_order_.top().id;
+    const pending_order next = check_order_.top();
+    for (std::size_t ahead = 1; ahead <= 4; ++ahead) prefetch_check(ahead);
     check_order_.pop();
-    pending_check* const pc = find_request(id);
-    if (pc == nullptr || !pc->answered) continue;
+    pending_check& pc = request_slots_[next.slot];
+    if (!pc.answered) continue;  // defensive: never true (see check_order_)
     // An update of this resident sent before the answer and still unanswered may yet fail, which
     // would make its content ABORTED rather than allowed: wait for its outcome (or finish()).
-    const std::uint32_t r = *pc->request.resident;
-    if (model_.has_pending_before(r, pc->complete.t)) {
-      parked_[r].push_back(id);
+    const std::uint32_t r = *pc.request.resident;
+    if (model_.has_pending_before(r, pc.complete.t)) {
+      parked_[r].push_back(next);
       continue;
     }
-    check(*pc);
-    erase_request(id);
+    check(pc);
+    erase_request(next.id, next.slot);
+  }
+}
+
+namespace {
+
+void prefetch_bytes(const void* p, std::size_t n) {
+  const char* const c = static_cast<const char*>(p);
+  for (std::size_t off = 0; off < n; off += 64) __builtin_prefetch(c + off);
+}
+
+void prefetch_string(const std::string& s) { __builtin_prefetch(s.data()); }
+
+}  // namespace
+
+// The check of a request runs about reorder_slack after its answer was decoded, when its slot
+// and answer have long left the caches. Checks come in check_order_, so the next few are known:
+// each pop starts loading, in stages, what the checks `ahead` places on will read (a stage
+// follows pointers only into memory the stage before has loaded). Hints only: no effect on
+// any result.
+void checker::prefetch_check(std::size_t ahead) {
+  const pending_order* const o = check_order_.behind_top(ahead);
+  if (o == nullptr) return;
+  const pending_check& pc = request_slots_[o->slot];
+  switch (ahead) {
+    case 4:  // the slot
+      prefetch_bytes(&pc, sizeof(pending_check));
+      break;
+    case 3: {  // what the slot points to: the answer, the invoke's long strings, table slots
+      requests_.prefetch(o->id);
+      if (!pc.echo_matches) tags_.prefetch(pc.echoed_tag);
+      if (pc.request.tag_seq >= tags_expired_) {
+        __builtin_prefetch(
+            &tag_owners_[static_cast<std::size_t>(pc.request.tag_seq - tags_expired_)]);
+      }
+      prefetch_string(pc.request.invoke.application_number);
+      prefetch_string(pc.request.invoke.card_serial);
+      if (const decoded_answer* a = pc.complete.answer.get()) {
+        prefetch_bytes(a, sizeof(decoded_answer));
+      }
+      break;
+    }
+    case 2:  // what the answer points to; the subject's record
+      if (const decoded_answer* a = pc.complete.answer.get()) {
+        const printed_certificate& c = a->certificate;
+        prefetch_string(c.application_number);
+        prefetch_string(c.serial);
+        prefetch_string(c.subject_card_serial);
+        prefetch_bytes(c.persons.data(), c.persons.size() * sizeof(printed_person));
+      }
+      if (pc.request.resident) {
+        // The newest version is the one most checks compare with.
+        prefetch_bytes(&model_.timeline(*pc.request.resident).back(), sizeof(resident_state));
+      }
+      break;
+    case 1:  // the strings too long to be stored inline, of the persons and the record
+      if (const decoded_answer* a = pc.complete.answer.get()) {
+        for (const printed_person& x : a->certificate.persons) {
+          if (x.address) prefetch_string(x.address->building);
+          if (x.honseki) prefetch_string(*x.honseki);
+          if (x.hittousha) prefetch_string(*x.hittousha);
+        }
+      }
+      if (pc.request.resident) {
+        const population::resident& r = model_.timeline(*pc.request.resident).back().record;
+        prefetch_string(r.address.building);
+        prefetch_string(r.honseki);
+        prefetch_string(r.hittousha);
+      }
+      break;
+    default:
+      break;
   }
 }
 
@@ -1309,7 +1406,7 @@ void checker::finish() {
     }
   }
   for (auto& [r, ids] : parked_) {
-    for (std::uint64_t id : ids) check_order_.push({find_request(id)->complete.t, id});
+    for (const pending_order& o : ids) schedule_check(o);
   }
   parked_.clear();
   drain(time_max);
@@ -1484,42 +1581,53 @@ verification_summary checker::summary() const {
   return s;
 }
 
-bool checker::fingerprint_set::insert_into(std::vector<std::uint64_t>& slots, std::uint64_t fp) {
-  // Home slot from the bits below the shard's: multiply-shift onto any capacity.
-  auto i = static_cast<std::size_t>((((fp << shard_bits) >> 32) * slots.size()) >> 32);
-  while (slots[i] != 0) {
-    if (slots[i] == fp) return false;
-    if (++i == slots.size()) i = 0;
-  }
-  slots[i] = fp;
-  return true;
-}
+namespace detail {
 
-bool checker::fingerprint_set::insert(std::uint64_t fp) {
-  // Fingerprints are std::hash outputs; mix them so that similar serials spread over the shards.
-  fp *= 0x9E3779B97F4A7C15ULL;
-  fp ^= fp >> 29;
-  if (fp == 0) fp = 1;  // 0 marks an empty slot
-  shard& s = shards_[fp >> (64 - shard_bits)];
-  if ((s.size + 1) * 5 > s.slots.size() * 4) {
-    std::vector<std::uint64_t> grown(std::max<std::size_t>(64, s.slots.size() + s.slots.size() / 4),
-                                     0);
-    for (const std::uint64_t v : s.slots) {
-      if (v != 0) insert_into(grown, v);
-    }
-    s.slots = std::move(grown);
+void check_queue::push(std::uint64_t stream, const check_entry& e) {
+  bool fresh = false;
+  std::uint32_t& index = stream_index_.emplace(stream, fresh);
+  if (fresh) {
+    index = static_cast<std::uint32_t>(streams_.size());
+    streams_.emplace_back();
   }
-  if (!insert_into(s.slots, fp)) return false;
-  ++s.size;
+  std::deque<check_entry>& q = streams_[index];
+  if (q.empty() || !(e < q.back())) {
+    q.push_back(e);
+  } else {
+    q.insert(std::upper_bound(q.begin(), q.end(), e), e);
+  }
   ++size_;
-  return true;
+  // The new entry can only have become the smallest front.
+  if (top_valid_ && q.front() < streams_[top_].front()) top_ = index;
 }
 
-std::size_t checker::fingerprint_set::bytes() const {
-  std::size_t b = 0;
-  for (const auto& s : shards_) b += s.slots.capacity() * sizeof(std::uint64_t);
-  return b;
+std::size_t check_queue::top_stream() {
+  if (!top_valid_) {
+    top_ = streams_.size();
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+      if (streams_[i].empty()) continue;
+      if (top_ == streams_.size() || streams_[i].front() < streams_[top_].front()) top_ = i;
+    }
+    top_valid_ = top_ < streams_.size();
+  }
+  return top_;
 }
+
+const check_entry& check_queue::top() { return streams_[top_stream()].front(); }
+
+void check_queue::pop() {
+  streams_[top_stream()].pop_front();
+  --size_;
+  top_valid_ = false;
+}
+
+const check_entry* check_queue::behind_top(std::size_t ahead) {
+  if (empty()) return nullptr;
+  const std::deque<check_entry>& q = streams_[top_stream()];
+  return ahead < q.size() ? &q[ahead] : nullptr;
+}
+
+}  // namespace detail
 
 result<void> feed_history_line(checker& c, std::string_view line, std::string_view where) {
   auto ev = parse_history_line(line, where,

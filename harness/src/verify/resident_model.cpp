@@ -164,6 +164,7 @@ resident_model::resident_model(std::vector<population::resident> population) {
     by_resident_id_.insert(population[i].resident_id, r);
     by_card_.insert(population[i].card_serial, r);
     members_of(koseki_ids_, koseki_, population[i].koseki_id).push_back(r);
+    koseki_group_.push_back(*koseki_ids_.find(population[i].koseki_id));
     resident_state s;
     s.household_group = household_group_of(r, population[i]);
     s.record = std::move(population[i]);

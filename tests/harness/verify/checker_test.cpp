@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <functional>
 #include <map>
+#include <optional>
+#include <random>
+#include <set>
 
 #include "verify_fixture.hpp"
 
@@ -523,6 +527,80 @@ TEST(CheckerTest, LeakGraphCountsDuplicatesAndShifts) {
   EXPECT_EQ(s.leaks.swaps, 0u);
   ASSERT_EQ(s.leaks.victims.size(), 1u);
   EXPECT_EQ(s.leaks.victims[0], x.resident_id);
+}
+
+// Two requests sent with one application number (a driver bug, or a hand-made history): an
+// answer echoing it is matched with the later request, whichever is checked first, and only
+// while the number is within the tag horizon.
+TEST(CheckerTest, ReusedApplicationNumberNamesTheLaterRequest) {
+  cast c = make_cast();
+  const auto& p = c.pop[c.head];
+  const auto& q = c.pop[c.other];
+  history_builder h(c.pop);
+  auto run = [&](checker_options o) {
+    checker k(resident_model(c.pop), o);
+    auto invoke = [&](std::uint64_t id, std::int64_t t, const resident& r) {
+      issue_invoke e;
+      e.id = id;
+      e.t = t;
+      e.application_number = h.application_number(1);
+      e.resident_id = r.resident_id;
+      e.card_serial = r.card_serial;
+      e.certificate_type = "juminhyo";
+      e.channel = "konbini";
+      k.on_issue_invoke(e);
+    };
+    auto complete = [&](std::uint64_t id, std::int64_t t, const json& body) {
+      issue_complete e;
+      e.id = id;
+      e.t = t;
+      e.status = 200;
+      e.answer = std::make_shared<const decoded_answer>(decode_answer(body));
+      k.on_issue_complete(e);
+    };
+    invoke(1, 1000, p);
+    invoke(2, 1100, q);
+    complete(1, 2000, answer_for(c.pop, p, "juminhyo", {}, 1, h, {p}, "C-1"));
+    complete(2, 2100, answer_for(c.pop, q, "juminhyo", {}, 1, h, {q}, "C-2"));
+    k.finish();
+    return std::vector<finding>(k.findings().begin(), k.findings().end());
+  };
+  const auto found = run({});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, finding_kind::duplicate);
+  EXPECT_EQ(found[0].request_id, 2u);
+  EXPECT_EQ(found[0].victim_request_id, std::optional<std::uint64_t>(1));
+  // Forgotten before either check: nothing to match.
+  checker_options short_horizon;
+  short_horizon.tag_horizon_ns = 50;
+  EXPECT_TRUE(run(short_horizon).empty());
+}
+
+TEST(CheckQueueTest, TakesEntriesInOrderWhateverTheStreams) {
+  std::mt19937_64 rng(7);
+  detail::check_queue q;
+  std::set<std::pair<std::int64_t, std::uint64_t>> expected;
+  std::array<std::int64_t, 4> clock{};
+  std::uint64_t id = 0;
+  for (int step = 0; step < 20000; ++step) {
+    if (rng() % 10 < 6) {
+      const std::size_t stream = rng() % clock.size();
+      clock[stream] += static_cast<std::int64_t>(rng() % 3);  // ties within and across streams
+      std::int64_t b = clock[stream];
+      if (rng() % 10 == 0) b -= static_cast<std::int64_t>(rng() % 50);  // out of order
+      ++id;
+      q.push(stream, {b, id, static_cast<std::uint32_t>(id)});
+      expected.emplace(b, id);
+    } else if (!expected.empty()) {
+      ASSERT_FALSE(q.empty());
+      const detail::check_entry e = q.top();
+      EXPECT_EQ(std::pair(e.b, e.id), *expected.begin());
+      EXPECT_EQ(e.slot, static_cast<std::uint32_t>(e.id));
+      q.pop();
+      expected.erase(expected.begin());
+    }
+    ASSERT_EQ(q.size(), expected.size());
+  }
 }
 
 TEST(CheckerTest, CountsExposureAndOutcomes) {

@@ -10,9 +10,9 @@
 //
 // Memory: the model (residents + updates), a few recent requests per resident, requests in
 // flight or awaiting their check (rate × slack), the application numbers of the tag horizon
-// (rate × tag_horizon_ns, about 100 bytes each), and the one exception that grows with requests:
-// a 64-bit fingerprint per answered serial for DUPLICATE (10–12.5 bytes an answer; see
-// fingerprint_set and docs/decisions.md).
+// (rate × tag_horizon_ns, about 100 bytes each), and the answered serials for DUPLICATE, as runs
+// of consecutive counters (about as many as the answers in flight) or, for serials without a
+// counter, as 64-bit fingerprints (10–12.5 bytes an answer; serial_registry.hpp).
 // Not thread-safe: one thread calls everything.
 
 #include <nlohmann/json.hpp>
@@ -22,7 +22,6 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <queue>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -32,6 +31,7 @@
 #include "kofu/verify/finding.hpp"
 #include "kofu/verify/history_event.hpp"
 #include "kofu/verify/resident_model.hpp"
+#include "kofu/verify/serial_registry.hpp"
 
 namespace kofu::verify {
 
@@ -66,6 +66,10 @@ class u64_map {
     ++size_;
     fresh = true;
     return slots_[i].value;
+  }
+  // Starts loading the slot where a lookup of `key` begins (a hint; no effect on the contents).
+  void prefetch(std::uint64_t key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(key)]);
   }
   V& operator[](std::uint64_t key) {
     bool fresh = false;
@@ -125,6 +129,41 @@ class u64_map {
   std::vector<slot> slots_;
   std::size_t size_ = 0;
   unsigned shift_ = 58;
+};
+
+// A request awaiting its check: answered at b, held in the checker's slot `slot`.
+struct check_entry {
+  std::int64_t b = 0;
+  std::uint64_t id = 0;
+  std::uint32_t slot = 0;
+  bool operator<(const check_entry& o) const { return b != o.b ? b < o.b : id < o.id; }
+};
+
+// The entries awaiting their check, taken smallest (b, id) first: a priority queue for input
+// that is a merge of a few nearly sorted streams. The history interleaves the workers' events in
+// blocks (≈ 100 ms apart on 2 workers), so answers arrive far from b order overall but in order
+// within a worker: each stream is a deque sorted by (b, id) that almost always grows at the back,
+// and the next entry is the smallest of the streams' fronts. A heap paid a cache-missing sift
+// per check instead. Any input is accepted (an entry out of order in its stream is inserted in
+// place); only the cost depends on the order.
+class check_queue {
+ public:
+  void push(std::uint64_t stream, const check_entry& e);
+  bool empty() const { return size_ == 0; }
+  std::size_t size() const { return size_; }
+  // The smallest entry; requires !empty().
+  const check_entry& top();
+  void pop();
+  // The entry `ahead` places behind top() in top's stream, if any: likely checked soon.
+  const check_entry* behind_top(std::size_t ahead);
+
+ private:
+  std::size_t top_stream();
+  std::vector<std::deque<check_entry>> streams_;
+  u64_map<std::uint32_t> stream_index_;  // stream key → index into streams_
+  std::size_t size_ = 0;
+  std::size_t top_ = 0;  // index of the stream holding the smallest front, when top_valid_
+  bool top_valid_ = false;
 };
 
 }  // namespace detail
@@ -278,18 +317,20 @@ class checker {
     std::uint64_t own_updates_at_start = 0;
     bool overlapped_other = false;
     bool overlapped_update = false;
-    std::uint32_t phase = 0;  // index into phase_names_ at invoke
+    std::uint32_t phase = 0;    // index into phase_names_ at invoke
+    std::uint64_t tag_seq = 0;  // sequence number of its application number's tag_owner
   };
   struct pending_check {
     request_record request;
     issue_complete complete;
     bool answered = false;  // complete seen; awaiting its check
+    // Taken at the complete while the answer is still in the caches (its check runs about
+    // reorder_slack later): fingerprint() of the echoed application number, and whether it
+    // equals the request's application number.
+    std::uint64_t echoed_tag = 0;
+    bool echo_matches = false;
   };
-  struct pending_order {
-    std::int64_t b;
-    std::uint64_t id;
-    bool operator>(const pending_order& o) const { return b != o.b ? b > o.b : id > o.id; }
-  };
+  using pending_order = detail::check_entry;  // slot: index into request_slots_
   struct recent_request {
     std::uint64_t id = 0;   // 0: empty slot
     std::uint64_t tag = 0;  // fingerprint of its application number
@@ -298,7 +339,7 @@ class checker {
     std::uint32_t worker = 0;
     std::uint64_t conn = 0;
   };
-  // An application number issued within the tag horizon (72 bytes; numbers longer than the
+  // An application number issued within the tag horizon (80 bytes; numbers longer than the
   // inline buffer, and ids of residents not in the population, are kept beside it by `seq`).
   struct tag_owner {
     std::int64_t t = 0;  // invoke time, for expiry
@@ -308,6 +349,13 @@ class checker {
     std::uint32_t resident = no_resident;
     std::uint8_t length = 0;  // of the inline number; 255: in long_numbers_
     std::array<char, 32> inline_number{};
+    // A later number with the same fingerprint took its entry in tags_. Invariant: while an
+    // owner is remembered and not superseded, tags_ maps its fingerprint to its seq (an entry
+    // is only overwritten by a later owner, which marks this one, or erased at this one's
+    // expiry), so the common lookup (an answer echoing its own request's number) needs no
+    // probe of that large table.
+    bool superseded = false;
+    std::uint64_t tag = 0;  // fingerprint of the number
   };
   static constexpr std::uint32_t no_resident = 0xFFFFFFFFu;
   static constexpr std::size_t inline_number_size = 32;
@@ -315,30 +363,9 @@ class checker {
   std::string resident_id(const tag_owner& t) const;
   // The owner of an application number by its fingerprint, if still remembered.
   tag_owner* find_tag(std::uint64_t fingerprint);
-  // A set of 64-bit fingerprints of answered serials: the one structure that grows with requests
-  // (DUPLICATE must compare every serial of the run with every other; vendor serials promise no
-  // order that would let old ones be forgotten). 8 bytes a fingerprint in 1024 open-addressing
-  // shards that grow by a quarter at 80 % load: 10–12.5 bytes an answered request, and no
-  // doubling spike (one shard is rebuilt at a time). Two serials with equal 64-bit fingerprints
-  // would read as a DUPLICATE (≈ n²/2⁶⁵: 3·10⁻⁴ after 10⁸ answers).
-  class fingerprint_set {
-   public:
-    // Inserts; returns false if it was already there.
-    bool insert(std::uint64_t fp);
-    std::size_t size() const { return size_; }
-    std::size_t bytes() const;  // memory held by the slots
-
-   private:
-    static constexpr unsigned shard_bits = 10;
-    struct shard {
-      std::vector<std::uint64_t> slots;  // 0: empty
-      std::size_t size = 0;
-    };
-    static bool insert_into(std::vector<std::uint64_t>& slots, std::uint64_t fp);
-    std::array<shard, std::size_t{1} << shard_bits> shards_;
-    std::size_t size_ = 0;
-  };
-
+  // find_tag(p.echoed_tag), found without a probe of tags_ when the answer echoes its own
+  // request's number (see tag_owner::superseded).
+  tag_owner* find_echoed_tag(const pending_check& p);
   template <class E>
   void invoke_impl(E&& e);
   template <class E>
@@ -362,13 +389,16 @@ class checker {
   detail::u64_map<std::uint32_t> requests_;
   std::vector<pending_check> request_slots_;
   std::vector<std::uint32_t> free_slots_;
-  pending_check* find_request(std::uint64_t id);
-  void erase_request(std::uint64_t id);
-  std::priority_queue<pending_order, std::vector<pending_order>, std::greater<>> check_order_;
+  void erase_request(std::uint64_t id, std::uint32_t slot);
+  void schedule_check(const pending_order& o);
+  void prefetch_check(std::size_t ahead);
+  // Answered requests awaiting their check, by worker; taken in (b, id) order. Every entry names
+  // a live, answered slot: a slot is freed only by its check or by a complete never scheduled.
+  detail::check_queue check_order_;
   std::unordered_map<std::uint64_t, std::vector<std::uint32_t>>
       updates_in_flight_;  // id → residents
   // Answered requests waiting for the outcome of an update of their resident (by resident).
-  std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> parked_;
+  std::unordered_map<std::uint32_t, std::vector<pending_order>> parked_;
 
   // Per resident (index): counters for exposure and a ring of recent requests.
   static constexpr std::size_t recent_per_resident = 4;
@@ -385,10 +415,11 @@ class checker {
   // (→ sequence number: index into tag_owners_ + tags_expired_).
   std::deque<tag_owner> tag_owners_;
   std::uint64_t tags_expired_ = 0;
+  static constexpr std::size_t tag_prefetch_ahead = 8;
   detail::u64_map<std::uint64_t> tags_;
   detail::u64_map<std::string> long_numbers_;       // seq → application number, when long
   detail::u64_map<std::string> unknown_residents_;  // seq → resident id not in the model
-  fingerprint_set serials_seen_;
+  serial_registry serials_seen_;
 
   outcome_counts outcomes_;
   exposure exposure_;

@@ -123,6 +123,16 @@ class resident_model {
   // Residents that were ever members of a household (any version) or of a 戸籍.
   const std::vector<std::uint32_t>& household_members(std::string_view household_id) const;
   const std::vector<std::uint32_t>& koseki_members(std::string_view koseki_id) const;
+  // The same by index: the members of the household with that household_group (a
+  // resident_state's), and of resident r's 戸籍 (r's koseki_id never changes: no change kind
+  // sets it). Equal groups mean equal ids.
+  const std::vector<std::uint32_t>& household_group_members(std::uint32_t household_group) const {
+    return households_[household_group];
+  }
+  std::uint32_t koseki_group(std::uint32_t r) const { return koseki_group_[r]; }
+  const std::vector<std::uint32_t>& koseki_members_of(std::uint32_t r) const {
+    return koseki_[koseki_group_[r]];
+  }
   // A resident that was 世帯主 of the household in some version (the latest seen), or
   // no_resident: where the check of a printed household head looks first.
   static constexpr std::uint32_t no_resident = 0xFFFFFFFFu;
@@ -152,6 +162,7 @@ class resident_model {
   std::uint32_t household_group_of(std::uint32_t r, const population::resident& rec);
   string_index koseki_ids_;  // koseki id → index into koseki_
   std::vector<std::vector<std::uint32_t>> koseki_;
+  std::vector<std::uint32_t> koseki_group_;  // by resident: index into koseki_
   std::vector<std::uint32_t>& members_of(string_index& ids,
                                          std::vector<std::vector<std::uint32_t>>& groups,
                                          std::string_view id);
