@@ -5,7 +5,10 @@
 #   tests/bench/driver_memory.sh BUILD_DIR [SECONDS=600] [RATE=2000] [KOFU_RUN_FLAGS…]
 #
 # e.g. `--verify-after-only` to measure the driver without the online verifier (which keeps
-# 12 bytes per answered certificate for DUPLICATE and one record per update).
+# the answered serials for DUPLICATE, as runs of counters, and one record per update).
+#
+# UPDATES=N sets the update stream's rate (default 20/s; 0: no updates, so that what still grows
+# grows with requests).
 #
 # Open model at RATE requests/s with updates, history on; traffic to 127.0.0.1 only; the run
 # stops by itself after SECONDS, and kofu stops the kofu-mock it started.
@@ -13,6 +16,7 @@ set -euo pipefail
 build=${1:?usage: driver_memory.sh BUILD_DIR [SECONDS] [RATE]}
 seconds=${2:-600}
 rate=${3:-2000}
+updates=${UPDATES:-20}
 shift $(( $# < 3 ? $# : 3 ))
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -25,7 +29,7 @@ cat > "$work/memory.json" <<JSON
   "load": {"connections": 32, "timeout_ms": 3000},
   "phases": [{"name": "steady", "duration_s": $seconds, "rate": $rate}],
   "concentration": {"hot_residents": 100, "hot_share": 0.3},
-  "updates": {"rate": 20, "concurrency": 4},
+  "updates": {"rate": $updates, "concurrency": 4},
   "thresholds": {"max_findings": 0}
 }
 JSON
