@@ -45,6 +45,7 @@
 #include <simdjson.h>
 #endif
 
+#include "kofu/common/sha256.hpp"
 #include "kofu/verify/checker.hpp"
 #include "kofu/verify/history_event.hpp"
 #include "kofu/verify/report.hpp"
@@ -73,30 +74,6 @@ void for_each_line(std::string_view text, F&& f) {
   }
 }
 
-// SHA-256 with one context reused, the implementation fetched once: the cheapest OpenSSL offers.
-class hasher {
- public:
-  hasher() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
-  ~hasher() {
-    EVP_MD_CTX_free(ctx_);
-    EVP_MD_free(md_);
-  }
-  hasher(const hasher&) = delete;
-  hasher& operator=(const hasher&) = delete;
-  unsigned char first_byte(std::string_view bytes) {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestInit_ex(ctx_, md_, nullptr);
-    EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
-    EVP_DigestFinal_ex(ctx_, out, &n);
-    return out[0];
-  }
-
- private:
-  EVP_MD* md_;
-  EVP_MD_CTX* ctx_;
-};
-
 std::size_t find(std::string_view hay, std::string_view needle) {
   const void* p = memmem(hay.data(), hay.size(), needle.data(), needle.size());
   return p == nullptr ? std::string_view::npos
@@ -106,7 +83,7 @@ std::size_t find(std::string_view hay, std::string_view needle) {
 // The digest floor of one line: the certificate object of an answer (canonical, as kofu-mock and
 // a conforming server send it: `"certificate":{…},"digest":"<64 hex>"}}` at the line's end) and a
 // seal image if any. Located with memmem and a fixed offset from the end, the cheapest way.
-unsigned digest_floor(std::string_view line, hasher& h, std::string& png, std::uint64_t& bytes) {
+unsigned digest_floor(std::string_view line, std::string& png, std::uint64_t& bytes) {
   static constexpr std::string_view cert_key = "\"certificate\":{";
   static constexpr std::string_view digest_key = ",\"digest\":\"";
   static constexpr std::string_view image_key = "\"image_png_base64\":\"";
@@ -119,7 +96,7 @@ unsigned digest_floor(std::string_view line, hasher& h, std::string& png, std::u
   if (c == std::string_view::npos) return 0;
   const auto from_cert = c + cert_key.size() - 1;
   const auto cert = line.substr(from_cert, line.size() - digest_tail - from_cert);
-  unsigned acc = h.first_byte(cert);
+  unsigned acc = kofu::sha256(cert)[0];
   bytes += cert.size();
   if (const auto i = find(cert, image_key); i != std::string_view::npos) {
     const auto from = i + image_key.size();
@@ -130,7 +107,7 @@ unsigned digest_floor(std::string_view line, hasher& h, std::string& png, std::u
                                   reinterpret_cast<const unsigned char*>(b64.data()),
                                   static_cast<int>(b64.size()));
     if (n > 0) {
-      acc += h.first_byte(std::string_view(png.data(), static_cast<std::size_t>(n)));
+      acc += kofu::sha256(std::string_view(png.data(), static_cast<std::size_t>(n)))[0];
       bytes += static_cast<std::size_t>(n);
     }
   }
@@ -227,12 +204,11 @@ int main(int argc, char** argv) {
                       return n;
                     }});
   stages.push_back({"digests (SHA-256 of certificates and seals)", [&] {
-                      hasher h;
                       std::string png;
                       std::uint64_t acc = 0;
                       certificate_bytes = 0;
                       for_each_line(lines, [&](std::string_view l) {
-                        acc += digest_floor(l, h, png, certificate_bytes);
+                        acc += digest_floor(l, png, certificate_bytes);
                       });
                       return acc;
                     }});
