@@ -1081,10 +1081,11 @@ void checker::invoke_impl(E&& e) {
     recent_next_[p] = static_cast<std::uint8_t>((recent_next_[p] + 1) % recent_per_resident);
     slot = recent_request{e.id, tag, e.t, time_max, e.worker, e.conn};
   }
+  const std::uint64_t tag_seq = tags_expired_ + tag_owners_.size();
   {
     tag_owner& owner = tag_owners_.emplace_back();
     owner.t = e.t;
-    owner.seq = tags_expired_ + tag_owners_.size() - 1;
+    owner.seq = tag_seq;
     owner.id = e.id;
     owner.tag = tag;
     if (r.resident) {
@@ -1129,7 +1130,7 @@ void checker::invoke_impl(E&& e) {
   pc.request.overlapped_other = r.overlapped_other;
   pc.request.overlapped_update = r.overlapped_update;
   pc.request.phase = r.phase;
-  pc.request.tag_seq = tags_expired_ + tag_owners_.size() - 1;
+  pc.request.tag_seq = tag_seq;
   pc.answered = false;
 }
 

@@ -140,17 +140,20 @@ std::optional<std::uint32_t> string_index::find(std::string_view key) const {
   return std::nullopt;
 }
 
-std::vector<std::uint32_t>& resident_model::members_of(
-    string_index& ids, std::vector<std::vector<std::uint32_t>>& groups, std::string_view id) {
-  if (const auto g = ids.find(id)) return groups[*g];
-  ids.insert(id, static_cast<std::uint32_t>(groups.size()));
-  return groups.emplace_back();
+std::uint32_t resident_model::group_of(string_index& ids,
+                                       std::vector<std::vector<std::uint32_t>>& groups,
+                                       std::string_view id) {
+  if (const auto g = ids.find(id)) return *g;
+  const auto g = static_cast<std::uint32_t>(groups.size());
+  ids.insert(id, g);
+  groups.emplace_back();
+  return g;
 }
 
 std::uint32_t resident_model::household_group_of(std::uint32_t r, const population::resident& rec) {
-  auto& members = members_of(household_ids_, households_, rec.household_id);
+  const auto group = group_of(household_ids_, households_, rec.household_id);
+  auto& members = households_[group];
   if (std::find(members.begin(), members.end(), r) == members.end()) members.push_back(r);
-  const auto group = *household_ids_.find(rec.household_id);
   household_head_hint_.resize(households_.size(), no_resident);
   if (rec.relationship == "世帯主") household_head_hint_[group] = r;
   return group;
@@ -163,8 +166,9 @@ resident_model::resident_model(std::vector<population::resident> population) {
     const auto r = static_cast<std::uint32_t>(i);
     by_resident_id_.insert(population[i].resident_id, r);
     by_card_.insert(population[i].card_serial, r);
-    members_of(koseki_ids_, koseki_, population[i].koseki_id).push_back(r);
-    koseki_group_.push_back(*koseki_ids_.find(population[i].koseki_id));
+    const auto koseki = group_of(koseki_ids_, koseki_, population[i].koseki_id);
+    koseki_[koseki].push_back(r);
+    koseki_group_.push_back(koseki);
     resident_state s;
     s.household_group = household_group_of(r, population[i]);
     s.record = std::move(population[i]);

@@ -163,9 +163,9 @@ class resident_model {
   string_index koseki_ids_;  // koseki id → index into koseki_
   std::vector<std::vector<std::uint32_t>> koseki_;
   std::vector<std::uint32_t> koseki_group_;  // by resident: index into koseki_
-  std::vector<std::uint32_t>& members_of(string_index& ids,
-                                         std::vector<std::vector<std::uint32_t>>& groups,
-                                         std::string_view id);
+  // The index of the group with that id in `groups`, a new empty one if there is none yet.
+  static std::uint32_t group_of(string_index& ids, std::vector<std::vector<std::uint32_t>>& groups,
+                                std::string_view id);
   // Key: hash of (kind, value); candidates are confirmed against the stored value on lookup.
   std::unordered_map<std::uint64_t, std::vector<attribution>> index_;
 };
