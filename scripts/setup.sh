@@ -13,6 +13,7 @@ packages=(
   libcli11-dev              # command line
   libfmt-dev                # formatting
   libzstd-dev               # compressed histories
+  libjq-dev                 # jq expressions in vendor profiles (extraction, classification)
   libjemalloc-dev           # the kofu executable's allocator (CMake option KOFU_JEMALLOC)
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # benchmarks (tests/bench)

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "kofu/driver/vendor_profile.hpp"
 #include "kofu/verify/checker.hpp"
 #include "kofu/verify/resident_model.hpp"
 #include "run_command.hpp"
@@ -33,10 +34,27 @@ constexpr std::size_t max_queued_bytes = std::size_t{256} << 20;
 class checker_live final : public kofu::app::live_verification {
  public:
   checker_live(std::vector<kofu::population::resident> residents, const nlohmann::json& header)
-      : checker_(verify::resident_model(std::move(residents)), verify::options_from_header(header)),
-        thread_([this] { loop(); }) {}
+      : checker_(make_checker(std::move(residents), header)), thread_([this] { loop(); }) {}
 
   ~checker_live() override { finish(); }
+
+  // The checker `kofu verify` would build for this header (vendor profiles included); the header
+  // was written by this run from a profile that loaded, so its protocol loads too.
+  static verify::checker make_checker(std::vector<kofu::population::resident> residents,
+                                      const nlohmann::json& header) {
+    auto options = verify::options_from_header(header);
+    auto protocol = kofu::driver::answer_protocol_from_header(header);
+    std::shared_ptr<const verify::record_rendering> rendering;
+    if (protocol) {
+      rendering = protocol->rendering;
+      if (protocol->decoder) {
+        options.answers = protocol->decoder->capabilities();
+        options.decoder = protocol->decoder;
+      }
+    }
+    return verify::checker(verify::resident_model(std::move(residents), std::move(rendering)),
+                           std::move(options));
+  }
   checker_live(const checker_live&) = delete;
   checker_live& operator=(const checker_live&) = delete;
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -299,6 +300,39 @@ int run(run_args& args) {
       return 2;
     }
     profile = std::move(*loaded_profile);
+    // What the vendor does not offer is never sent: the mix keeps only what the profile maps.
+    std::vector<std::string> left_out;
+    for (std::size_t i = 0; i < sc.mix.certificate_types.size(); ++i) {
+      const auto type = kofu::scenario::to_string(static_cast<kofu::scenario::certificate_type>(i));
+      if (sc.mix.certificate_types[i] > 0 && !profile->supports_type(type)) {
+        sc.mix.certificate_types[i] = 0;
+        left_out.push_back(std::string(type));
+      }
+    }
+    for (std::size_t i = 0; i < sc.updates.kinds.size(); ++i) {
+      const auto kind = kofu::scenario::to_string(static_cast<kofu::scenario::update_kind>(i));
+      if (sc.updates.kinds[i] > 0 && !profile->supports_update_kind(kind)) {
+        sc.updates.kinds[i] = 0;
+        left_out.push_back(fmt::format("{} updates", kind));
+      }
+    }
+    if (!profile->supports_household_scope() && sc.mix.household_scope_share > 0) {
+      sc.mix.household_scope_share = 0;
+      left_out.push_back("household scope");
+    }
+    const bool no_type =
+        std::all_of(sc.mix.certificate_types.begin(), sc.mix.certificate_types.end(),
+                    [](double w) { return w <= 0; });
+    if (no_type) {
+      fmt::print(stderr,
+                 "kofu run: the profile '{}' offers none of the scenario's certificate types\n",
+                 profile->name());
+      return 2;
+    }
+    if (!left_out.empty() && !args.quiet) {
+      fmt::print(stderr, "kofu run: not offered by '{}', never sent: {}\n", profile->name(),
+                 fmt::join(left_out, ", "));
+    }
   }
   json server_version = nullptr;
   if (auto v = kofu::driver::http_get(endpoints.front().base, "/version", std::chrono::seconds(5),
@@ -316,6 +350,8 @@ int run(run_args& args) {
               {"urls", sc.target.urls},
               {"profile", sc.target.profile},
               {"profile_name", profile ? json(profile->name()) : json("reference")},
+              // The profile itself, so that `kofu verify` reads the answers the same way.
+              {"profile_document", profile ? profile->document() : json(nullptr)},
               {"tls_verify", sc.target.tls.verify},
               {"defects", sc.target.defects}};
   const json header{{"type", "header"},

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "command_registry.hpp"
+#include "kofu/driver/vendor_profile.hpp"
 #include "kofu/verify/report.hpp"
 #include "run_command.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 
 // `online_findings`: what `kofu run`'s online verifier counted during the run, to compare.
 int run_verify(const std::string& dir, std::optional<std::uint64_t> online_findings = {}) {
-  auto result = kofu::verify::verify_directory(dir);
+  auto result = kofu::verify::verify_directory(dir, {}, kofu::driver::answer_protocol_from_header);
   if (!result) {
     std::fprintf(stderr, "kofu verify: %s\n", result.error().message.c_str());
     return 2;

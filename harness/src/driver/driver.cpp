@@ -449,15 +449,16 @@ class worker : public driver_thread {
       line += fmt::format(R"(,"status":{})", result.status);
     }
     if (result.outcome == exchange_result::kind::answered && settings_.profile != nullptr) {
-      // A vendor's answer, mapped back to the reference shape the verifier reads.
-      auto mapped = settings_.profile->map_issue_answer(result.status, result.body);
-      outcome = mapped.error.empty() ? mapped.outcome : "error";
+      // A vendor's answer: the profile decides the outcome (status and result code); the
+      // answer is kept as the vendor wrote it, and the verifier maps it through the profile.
+      const auto doc = json::parse(result.body, nullptr, false);
+      std::string error;
+      outcome = settings_.profile->classify_issue(
+          result.status, doc.is_discarded() ? json(result.body) : doc, error);
       line += fmt::format(R"(,"outcome":"{}")", outcome);
-      if (!mapped.error.empty()) {
-        line += ",\"error\":" + history::to_line(json(mapped.error));
-        line += ",\"body_text\":" + history::to_line(json(result.body));
-      } else if (sc.history.keep_body || outcome != "ok") {
-        line += ",\"body\":" + history::to_line(mapped.body);
+      if (!error.empty()) line += ",\"error\":" + history::to_line(json(error));
+      if (sc.history.keep_body || outcome != "ok") {
+        append_body(line, result.body, result.content_type);
       }
     } else {
       line += fmt::format(R"(,"outcome":"{}")", outcome);
@@ -777,7 +778,7 @@ class updater : public driver_thread {
     if (r.outcome == exchange_result::kind::answered) {
       detail["status"] = r.status;
       if (mapped) {
-        detail["outcome"] = profile->map_maintenance_status(r.status);
+        detail["outcome"] = profile->map_maintenance_status(r.status, r.body);
         if (detail["outcome"] != "ok") detail["body"] = r.body;
       } else if (r.status >= 300) {
         detail["body"] = r.body;

@@ -12,6 +12,11 @@ request_generator::request_generator(const scenario::scenario& sc,
   for (std::size_t i = 0; i < scenario::channel_count; ++i) {
     if (sc.mix.channels[i] > 0) enabled_channels_.push_back(static_cast<scenario::channel>(i));
   }
+  for (const auto type :
+       {scenario::certificate_type::koseki_zenbu, scenario::certificate_type::koseki_kojin,
+        scenario::certificate_type::koseki_fuhyo}) {
+    if (sc.mix.certificate_types[static_cast<std::size_t>(type)] > 0) koseki_types_.push_back(type);
+  }
 }
 
 std::uint32_t request_generator::pick_resident() {
@@ -70,11 +75,9 @@ void request_generator::next_group(std::vector<issue_request>& out, unsigned siz
   for (unsigned k = 0; k < size; ++k) {
     const auto ch = enabled_channels_[(first_channel + k) % enabled_channels_.size()];
     auto r = make(members[k % members.size()], ch);
-    if (by_koseki && unit_(rng_) < 0.7) {
-      constexpr scenario::certificate_type koseki_types[] = {
-          scenario::certificate_type::koseki_zenbu, scenario::certificate_type::koseki_kojin,
-          scenario::certificate_type::koseki_fuhyo};
-      r.type = koseki_types[k % 3];
+    // Only types of the mix: a vendor that does not offer a type is never asked for it.
+    if (by_koseki && !koseki_types_.empty() && unit_(rng_) < 0.7) {
+      r.type = koseki_types_[k % koseki_types_.size()];
       r.options = {};
     }
     out.push_back(r);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "driver/vendor_answer.hpp"
+
 namespace kofu::driver {
 namespace {
 using json = nlohmann::json;
@@ -15,8 +17,8 @@ using lookup = std::function<json(const std::string&)>;
 const std::set<std::string> issue_placeholders = {
     "application_number", "channel", "certificate_type", "card_serial", "resident_id", "scope",
     "household",          "honseki", "zokugara",         "mynumber"};
-const std::set<std::string> change_placeholders = {"resident_id", "change_id", "version", "kind",
-                                                   "fields"};
+const std::set<std::string> change_placeholders = {"resident_id", "change_id", "version",
+                                                   "kind",        "fields",    "idempotency_key"};
 const std::set<std::string> batch_placeholders = {"batch_id", "changes", "size"};
 const std::set<std::string> maintenance_placeholders = {"duration_ms", "admin_token"};
 
@@ -62,46 +64,61 @@ void check_placeholders(const json& node, const std::string& path,
         problems.push_back(path + ": unclosed '{{'");
         break;
       }
-      const auto name = s.substr(open + 2, close - open - 2);
+      const auto inner = s.substr(open + 2, close - open - 2);
+      const auto name = inner.substr(0, inner.find_first_of(".|"));
       if (!known.count(name))
-        problems.push_back(fmt::format("{}: unknown field '{{{{{}}}}}'", path, name));
+        problems.push_back(fmt::format("{}: unknown field '{{{{{}}}}}'", path, inner));
     }
   }
 }
 
-// Text with every "{{name}}" replaced by the field's text (`encode` for paths).
-std::string fill_text(const std::string& s, const lookup& value, bool encode) {
-  std::string out;
-  std::size_t pos = 0;
-  for (std::size_t open = s.find("{{"); open != std::string::npos; open = s.find("{{", pos)) {
-    const auto close = s.find("}}", open);
-    out += s.substr(pos, open - pos);
-    const auto text = text_of(value(s.substr(open + 2, close - open - 2)));
-    out += encode ? percent_encoded(text) : text;
-    pos = close + 2;
+// The value at a dotted path: the root by `value`, then members ("fields.address.postal_code").
+json value_at(const std::string& path, const lookup& value) {
+  const auto dot = path.find('.');
+  json v = value(path.substr(0, dot));
+  for (std::size_t pos = dot; pos != std::string::npos && !v.is_null();) {
+    const auto next = path.find('.', pos + 1);
+    const auto key = path.substr(pos + 1, next == std::string::npos ? next : next - pos - 1);
+    v = v.is_object() && v.contains(key) ? json(v.at(key)) : json(nullptr);
+    pos = next;
   }
-  out += s.substr(pos);
-  return out;
+  return v;
 }
 
-json fill(const json& node, const lookup& value) {
+// Text with every "{{path|filters}}" replaced by the value's text (`encode` for paths).
+std::string fill_text(const std::string& s, const lookup& value, bool encode,
+                      const value_tables& tables = {}) {
+  std::vector<std::string> ignored;
+  const auto t = text_template::parse(
+      s, "", [](std::string_view) { return true; }, tables, ignored);
+  return t.render(
+      [&](std::string_view path) -> std::optional<std::string> {
+        const json v = value_at(std::string(path), value);
+        if (v.is_null()) return std::nullopt;
+        const auto text = text_of(v);
+        return encode ? percent_encoded(text) : text;
+      },
+      tables);
+}
+
+json fill(const json& node, const lookup& value, const value_tables& tables = {}) {
   if (node.is_object()) {
     json out = json::object();
-    for (const auto& [k, v] : node.items()) out[k] = fill(v, value);
+    for (const auto& [k, v] : node.items()) out[k] = fill(v, value, tables);
     return out;
   }
   if (node.is_array()) {
     json out = json::array();
-    for (const auto& v : node) out.push_back(fill(v, value));
+    for (const auto& v : node) out.push_back(fill(v, value, tables));
     return out;
   }
   if (!node.is_string()) return node;
   const auto& s = node.get_ref<const std::string&>();
   if (s.size() > 4 && s.starts_with("{{") && s.ends_with("}}") &&
-      s.find("{{", 2) == std::string::npos) {
-    return value(s.substr(2, s.size() - 4));  // typed: booleans stay booleans
+      s.find("{{", 2) == std::string::npos && s.find('|') == std::string::npos) {
+    return value_at(s.substr(2, s.size() - 4), value);  // typed: booleans stay booleans
   }
-  return fill_text(s, value, false);
+  return fill_text(s, value, false, tables);
 }
 
 http::request<http::string_body> make_request(const operation& op, const lookup& value) {
@@ -114,12 +131,52 @@ http::request<http::string_body> make_request(const operation& op, const lookup&
   return req;
 }
 
+// The change as the `when` programs of update kinds see it.
+json change_document(const change_fields& c) {
+  return {{"resident_id", c.resident_id},
+          {"change_id", c.change_id},
+          {"version", c.version},
+          {"kind", c.kind},
+          {"fields", c.fields}};
+}
+
+// The vendor's kind for a change: the first alternative whose `when` holds (or has none).
+const operation::kind_choice* choose_kind(const operation& op, const change_fields& c) {
+  const auto it = op.kinds.find(c.kind);
+  if (it == op.kinds.end()) return nullptr;
+  std::optional<json> doc;
+  for (const auto& choice : it->second) {
+    if (!choice.when) return &choice;
+    if (!doc) doc = change_document(c);
+    const auto v = choice.when->first(*doc);
+    if (v && *v != false) return &choice;
+  }
+  return nullptr;
+}
+
 lookup change_lookup(const operation& op, const change_fields& c) {
   return [&op, &c](const std::string& name) -> json {
     if (name == "resident_id") return c.resident_id;
     if (name == "change_id") return c.change_id;
     if (name == "version") return c.version;
-    if (name == "kind") return mapped_value(op, "kind", c.kind);
+    if (name == "idempotency_key") return fmt::format("kofu-{}-{}", c.resident_id, c.change_id);
+    if (name == "kind") {
+      if (const auto* choice = choose_kind(op, c)) return choice->kind;
+      return mapped_value(op, "kind", c.kind);
+    }
+    if (name == "fields" && !op.kinds.empty()) {
+      const auto* choice = choose_kind(op, c);
+      if (choice == nullptr) return json::object();
+      // The kind's template sees the reference change: {{fields.…}} are the reference fields.
+      const lookup reference = [&c](const std::string& n) -> json {
+        if (n == "fields") return c.fields;
+        if (n == "resident_id") return c.resident_id;
+        if (n == "change_id") return c.change_id;
+        if (n == "version") return c.version;
+        return nullptr;
+      };
+      return fill(choice->fields, reference, op.values);
+    }
     if (name == "fields") {
       if (!c.fields.is_object()) return c.fields;
       json out = json::object();
@@ -266,6 +323,84 @@ class section_reader {
     }
   }
 
+  // outcome: {"code": locator, "ok": [codes], "retry": [...], "refused": [...]}.
+  void outcome(operation& op) {
+    const json* o = get("outcome", json::value_t::object, false);
+    if (o == nullptr) return;
+    outcome_rule rule;
+    const std::string at = path_ + "/outcome";
+    for (const auto& [k, v] : o->items()) {
+      if (k == "code") {
+        rule.code = detail::parse_locator(v, at + "/code", problems_);
+        continue;
+      }
+      if (k != "ok" && k != "retry" && k != "refused") {
+        problems_.push_back(fmt::format("{}/{}: unknown key", at, k));
+        continue;
+      }
+      if (!v.is_array()) {
+        problems_.push_back(fmt::format("{}/{}: expected an array of result codes", at, k));
+        continue;
+      }
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_string() && !v[i].is_number_integer()) {
+          problems_.push_back(fmt::format("{}/{}/{}: expected a result code", at, k, i));
+          continue;
+        }
+        const std::string code = text_of(v[i]);
+        if (const auto [it, fresh] = rule.classes.emplace(code, k); !fresh) {
+          problems_.push_back(
+              fmt::format("{}/{}/{}: '{}' is already in '{}'", at, k, i, code, it->second));
+        }
+      }
+    }
+    if (!rule.code.is_set()) problems_.push_back(at + ": missing 'code'");
+    op.outcome = std::move(rule);
+  }
+
+  // kinds: reference kind → {"kind", "fields", "when"?} or a list of them (first that holds).
+  void kinds(operation& op) {
+    const json* k = get("kinds", json::value_t::object, false);
+    if (k == nullptr) return;
+    static const std::set<std::string> reference = {"move", "name", "seal", "household", "tax"};
+    for (const auto& [kind, spec] : k->items()) {
+      const std::string at = path_ + "/kinds/" + kind;
+      if (!reference.count(kind)) {
+        problems_.push_back(at + ": not a reference kind (move, name, seal, household, tax)");
+        continue;
+      }
+      const json list = spec.is_array() ? spec : json::array({spec});
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const std::string where = spec.is_array() ? fmt::format("{}/{}", at, i) : at;
+        const json& c = list[i];
+        if (!c.is_object() || !c.contains("kind") || !c["kind"].is_string()) {
+          problems_.push_back(where + ": expected {\"kind\": \"…\", \"fields\": {…}}");
+          continue;
+        }
+        operation::kind_choice choice;
+        choice.kind = c["kind"].get<std::string>();
+        for (const auto& [key, v] : c.items()) {
+          if (key != "kind" && key != "fields" && key != "when")
+            problems_.push_back(fmt::format("{}/{}: unknown key", where, key));
+        }
+        if (c.contains("fields")) {
+          choice.fields = c["fields"];
+          check_placeholders(choice.fields, where + "/fields", change_placeholders, problems_);
+        } else {
+          choice.fields = json::object();
+        }
+        if (c.contains("when")) {
+          std::string error;
+          if (!c["when"].is_string())
+            problems_.push_back(where + "/when: expected a jq program");
+          else if (!(choice.when = jq_expression::compile(c["when"].get<std::string>(), error)))
+            problems_.push_back(where + "/when: " + error);
+        }
+        op.kinds[kind].push_back(std::move(choice));
+      }
+    }
+  }
+
   // response: reference name → JSON pointer (`required` ones must be present).
   void response(operation& op, const std::set<std::string>& allowed,
                 const std::set<std::string>& required) {
@@ -300,6 +435,73 @@ class section_reader {
 
 }  // namespace
 
+namespace {
+
+json rename_keys(const json& node, const std::map<std::string, std::string>& rename) {
+  if (node.is_object()) {
+    json out = json::object();
+    for (const auto& [k, v] : node.items()) {
+      const auto it = rename.find(k);
+      out[it == rename.end() ? k : it->second] = rename_keys(v, rename);
+    }
+    return out;
+  }
+  if (node.is_array()) {
+    json out = json::array();
+    for (const auto& v : node) out.push_back(rename_keys(v, rename));
+    return out;
+  }
+  return node;
+}
+
+// A renaming profile's answer in the reference shape: the pointers of `response`, keys renamed
+// inside the certificate, and the type mapped back through the certificate_type table.
+json reference_shape(const json& doc, const operation& issue,
+                     const std::map<std::string, std::string>& rename) {
+  json out = json::object();
+  for (const auto& [key, ptr] : issue.response) {
+    const json::json_pointer pointer(ptr);
+    if (!doc.contains(pointer)) continue;
+    if (key != "certificate") {
+      out[key] = doc.at(pointer);
+      continue;
+    }
+    json certificate = rename_keys(doc.at(pointer), rename);
+    const auto table = issue.values.find("certificate_type");
+    if (table != issue.values.end() && certificate.is_object() && certificate.contains("type") &&
+        certificate["type"].is_string()) {
+      for (const auto& [reference, vendor] : table->second) {
+        if (certificate["type"] == vendor) {
+          certificate["type"] = reference;
+          break;
+        }
+      }
+    }
+    out[key] = std::move(certificate);
+  }
+  return out;
+}
+
+// The adapter of a renaming profile: its answers are the reference protocol's under other keys.
+class renamed_decoder final : public verify::answer_decoder {
+ public:
+  renamed_decoder(operation issue, std::map<std::string, std::string> rename)
+      : issue_(std::move(issue)), rename_(std::move(rename)) {}
+  verify::decoded_answer decode(const json& body, bool keep_body) const override {
+    auto out = verify::decode_answer(reference_shape(body, issue_, rename_), false);
+    if (keep_body) out.body = body;
+    return out;
+  }
+  const verify::answer_capabilities& capabilities() const override { return caps_; }
+
+ private:
+  operation issue_;
+  std::map<std::string, std::string> rename_;
+  verify::answer_capabilities caps_;
+};
+
+}  // namespace
+
 result<vendor_profile> vendor_profile::load(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) return make_error(errc::io, fmt::format("{}: cannot open the profile", path.string()));
@@ -316,33 +518,60 @@ result<vendor_profile> vendor_profile::parse(const json& d, const std::string& s
     return make_error(errc::invalid_field, source + ": : expected an object");
   }
   section_reader top(d, "", problems);
-  top.allow({"name", "description", "issue", "update", "reflection_batch", "maintenance"});
+  top.allow({"name", "description", "issue", "update", "reflection_batch", "maintenance", "render",
+             "supports"});
+  p.document_ = d;
   if (const json* n = top.get("name", json::value_t::string, true)) p.name_ = n->get<std::string>();
   (void)top.get("description", json::value_t::string, false);
 
   if (const json* issue = top.get("issue", json::value_t::object, true)) {
     section_reader s(*issue, "/issue", problems);
-    s.allow({"method", "path", "headers", "body", "values", "status", "response", "rename"});
+    s.allow({"method", "path", "headers", "body", "values", "status", "outcome", "response",
+             "rename", "answer"});
     s.common(p.issue_, issue_placeholders);
-    s.response(p.issue_, {"application_number", "certificate", "digest"},
-               {"application_number", "certificate", "digest"});
-    p.rename_ = s.string_map("rename");
+    s.outcome(p.issue_);
+    if (const json* answer = s.get("answer", json::value_t::object, false)) {
+      // The certificate model read from the vendor's own shape (DESIGN §5a).
+      if (issue->contains("response") || issue->contains("rename"))
+        problems.push_back(
+            "/issue: 'answer' replaces 'response' and 'rename': give one or the other");
+      const json* render = d.contains("render") && d["render"].is_object() ? &d["render"] : nullptr;
+      if (d.contains("render") && render == nullptr)
+        problems.push_back("/render: expected an object");
+      auto adapter = detail::parse_vendor_adapter(*answer, render, p.issue_.values, problems);
+      p.decoder_ = std::move(adapter.decoder);
+      p.rendering_ = std::move(adapter.rendering);
+    } else {
+      // Keys renamed into the reference shape: decoded as the reference protocol's answers.
+      s.response(p.issue_, {"application_number", "certificate", "digest"},
+                 {"application_number", "certificate", "digest"});
+      p.rename_ = s.string_map("rename");
+      if (d.contains("render")) problems.push_back("/render: needs /issue/answer");
+    }
+    for (const auto& [type, code] : p.issue_.values["certificate_type"]) p.types_.insert(type);
   }
   if (const json* update = top.get("update", json::value_t::object, false)) {
     section_reader s(*update, "/update", problems);
-    s.allow({"method", "path", "headers", "body", "values", "field_names", "status", "response"});
+    s.allow({"method", "path", "headers", "body", "values", "field_names", "status", "outcome",
+             "kinds", "response"});
     operation op;
     s.common(op, change_placeholders);
+    s.outcome(op);
+    s.kinds(op);
     op.field_names = s.string_map("field_names");
     s.response(op, {"version"}, {});
+    for (const auto& [kind, choices] : op.kinds) p.update_kinds_.insert(kind);
+    for (const auto& [kind, vendor] : op.values["kind"]) p.update_kinds_.insert(kind);
     p.update_ = std::move(op);
   }
   if (const json* batch = top.get("reflection_batch", json::value_t::object, false)) {
     section_reader s(*batch, "/reflection_batch", problems);
     s.allow({"method", "path", "headers", "body", "change", "values", "field_names", "status",
-             "response"});
+             "outcome", "kinds", "response"});
     operation op;
     s.common(op, batch_placeholders);
+    s.outcome(op);
+    s.kinds(op);
     if (const json* c = s.get("change", json::value_t::object, true)) {
       op.change = *c;
       check_placeholders(*c, "/reflection_batch/change", change_placeholders, problems);
@@ -355,34 +584,38 @@ result<vendor_profile> vendor_profile::parse(const json& d, const std::string& s
   }
   if (const json* maintenance = top.get("maintenance", json::value_t::object, false)) {
     section_reader s(*maintenance, "/maintenance", problems);
-    s.allow({"method", "path", "headers", "body", "status"});
+    s.allow({"method", "path", "headers", "body", "status", "outcome"});
     operation op;
     s.common(op, maintenance_placeholders);
+    s.outcome(op);
     p.maintenance_ = std::move(op);
   }
+  if (const json* supports = top.get("supports", json::value_t::object, false)) {
+    section_reader s(*supports, "/supports", problems);
+    s.allow({"certificate_types", "update_kinds", "household_scope"});
+    auto names = [&](const char* key, std::set<std::string>& target) {
+      if (const json* list = s.get(key, json::value_t::array, false)) {
+        target.clear();
+        for (std::size_t i = 0; i < list->size(); ++i) {
+          if ((*list)[i].is_string())
+            target.insert((*list)[i].get<std::string>());
+          else
+            problems.push_back(fmt::format("/supports/{}/{}: expected a string", key, i));
+        }
+      }
+    };
+    names("certificate_types", p.types_);
+    names("update_kinds", p.update_kinds_);
+    if (const json* h = s.get("household_scope", json::value_t::boolean, false))
+      p.household_scope_ = h->get<bool>();
+  }
+  if (!p.decoder_) p.decoder_ = std::make_shared<renamed_decoder>(p.issue_, p.rename_);
   if (!problems.empty()) {
     std::string message;
     for (const auto& pr : problems) message += (message.empty() ? "" : "\n") + source + ": " + pr;
     return make_error(errc::invalid_field, message);
   }
   return p;
-}
-
-json vendor_profile::rename(const json& node) const {
-  if (node.is_object()) {
-    json out = json::object();
-    for (const auto& [k, v] : node.items()) {
-      const auto it = rename_.find(k);
-      out[it == rename_.end() ? k : it->second] = rename(v);
-    }
-    return out;
-  }
-  if (node.is_array()) {
-    json out = json::array();
-    for (const auto& v : node) out.push_back(rename(v));
-    return out;
-  }
-  return node;
 }
 
 vendor_profile::request vendor_profile::issue_request(const issue_fields& f) const {
@@ -405,57 +638,79 @@ vendor_profile::request vendor_profile::issue_request(const issue_fields& f) con
 
 mapped_answer vendor_profile::map_issue_answer(unsigned status, const std::string& body) const {
   mapped_answer a;
-  a.outcome = status_class(issue_, status);
   auto doc = json::parse(body, nullptr, false);
+  a.outcome = classify_issue(status, doc.is_discarded() ? json(body) : doc, a.error);
   if (a.outcome != "ok") {
     a.body = doc.is_discarded() ? json(body) : doc;
-    if (a.outcome == "error" && status < 500) {
-      // A 5xx is a server error in any API; anything else unlisted means the mapping is wrong.
-      a.error = fmt::format("profile '{}': status {} is not in /issue/status (ok, retry, refused)",
-                            name_, status);
-    }
     return a;
   }
   if (doc.is_discarded()) {
     a.error = "profile: the answer is not JSON";
     return a;
   }
-  json out = json::object();
-  for (const auto& [key, ptr] : issue_.response) {
-    const json::json_pointer pointer(ptr);
-    if (!doc.contains(pointer)) continue;
-    if (key != "certificate") {
-      out[key] = doc.at(pointer);
-      continue;
-    }
-    json certificate = rename(doc.at(pointer));
-    // The certificate type comes back in the vendor's code: map it through the same table.
-    const auto table = issue_.values.find("certificate_type");
-    if (table != issue_.values.end() && certificate.is_object() && certificate.contains("type") &&
-        certificate["type"].is_string()) {
-      for (const auto& [reference, vendor] : table->second) {
-        if (certificate["type"] == vendor) {
-          certificate["type"] = reference;
-          break;
-        }
-      }
-    }
-    out[key] = std::move(certificate);
-  }
-  a.body = std::move(out);
+  a.body = rendering_ ? doc : reference_shape(doc, issue_, rename_);
   return a;
+}
+
+bool vendor_profile::supports_type(std::string_view type) const {
+  return types_.empty() || types_.count(std::string(type)) != 0;
+}
+
+bool vendor_profile::supports_update_kind(std::string_view kind) const {
+  if (!update_) return true;  // updates go in the reference shape
+  return update_kinds_.empty() || update_kinds_.count(std::string(kind)) != 0;
+}
+
+std::string vendor_profile::body_class(const operation& op, const std::string& status_class,
+                                       const json& body, std::string& error) const {
+  if (status_class != "ok" || !op.outcome) return status_class;
+  const auto code = op.outcome->code.read(body);
+  if (!code) {
+    error = fmt::format("profile '{}': no result code at {} ({}/outcome/code)", name_,
+                        op.outcome->code.describe(), op.section);
+    return "error";
+  }
+  const auto it = op.outcome->classes.find(text_of(*code));
+  if (it == op.outcome->classes.end()) {
+    error = fmt::format("profile '{}': result code '{}' is not in {}/outcome (ok, retry, refused)",
+                        name_, text_of(*code), op.section);
+    return "error";
+  }
+  return it->second;
+}
+
+std::string vendor_profile::classify_issue(unsigned status, const json& body,
+                                           std::string& error) const {
+  const std::string cls = status_class(issue_, status);
+  if (cls == "error") {
+    if (status < 500) {
+      // A 5xx is a server error in any API; anything else unlisted means the mapping is wrong.
+      error = fmt::format("profile '{}': status {} is not in /issue/status (ok, retry, refused)",
+                          name_, status);
+    }
+    return cls;
+  }
+  return body_class(issue_, cls, body, error);
 }
 
 mapped_change_answer vendor_profile::classify_change(const operation& op, unsigned status,
                                                      const std::string& body) const {
   mapped_change_answer a;
-  const auto cls = status_class(op, status);
+  auto doc = json::parse(body, nullptr, false);
+  std::string code_error;
+  const auto cls =
+      body_class(op, status_class(op, status), doc.is_discarded() ? json(body) : doc, code_error);
   if (cls == "ok") {
     a.outcome = "ok";
     return a;
   }
-  auto doc = json::parse(body, nullptr, false);
   a.body = doc.is_discarded() ? json(body) : doc;
+  if (!code_error.empty()) {
+    // A 2xx whose result code the profile does not know: the change may or may not be applied.
+    a.outcome = "unknown";
+    a.error = code_error;
+    return a;
+  }
   if (cls == "retry" || cls == "refused") {
     a.outcome = "failed";
   } else {
@@ -528,8 +783,21 @@ vendor_profile::request vendor_profile::maintenance_request(std::uint32_t durati
   });
 }
 
-std::string vendor_profile::map_maintenance_status(unsigned status) const {
-  return status_class(*maintenance_, status);
+std::string vendor_profile::map_maintenance_status(unsigned status, const std::string& body) const {
+  std::string error;
+  const auto doc = json::parse(body, nullptr, false);
+  return body_class(*maintenance_, status_class(*maintenance_, status),
+                    doc.is_discarded() ? json(body) : doc, error);
+}
+
+result<verify::answer_protocol> answer_protocol_from_header(const json& header) {
+  const auto target = header.find("target");
+  if (target == header.end() || !target->is_object()) return verify::answer_protocol{};
+  const auto doc = target->find("profile_document");
+  if (doc == target->end() || doc->is_null()) return verify::answer_protocol{};
+  auto profile = vendor_profile::parse(*doc, "history header /target/profile_document");
+  if (!profile) return profile.error();
+  return verify::answer_protocol{profile->decoder(), profile->rendering()};
 }
 
 }  // namespace kofu::driver

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -158,6 +159,13 @@ printed_person decode_person(const json& v, const std::string& where) {
 }
 
 }  // namespace
+
+std::optional<std::string> decode_base64(std::string_view text) { return base64_decode(text); }
+
+bool answer_capabilities::prints_person_field(std::string_view name) const {
+  return person_fields.empty() ||
+         std::find(person_fields.begin(), person_fields.end(), name) != person_fields.end();
+}
 
 decoded_answer decode_answer(const json& body, bool keep_body) {
   decoded_answer out;
@@ -479,11 +487,21 @@ decoded_answer malformed_answer(std::string reason, std::string body_text) {
   return out;
 }
 
+// A rendered value (a vendor's one-string name or address, resident_model.hpp) is held in the
+// first part with the others empty: its text is that string alone.
 std::string to_text(const population::person_name& n) {
+  if (n.given_kanji.empty() && n.given_kana.empty()) {
+    return n.family_kana.empty() ? n.family_kanji
+                                 : fmt::format("{} ({})", n.family_kanji, n.family_kana);
+  }
   return fmt::format("{} {} ({} {})", n.family_kanji, n.given_kanji, n.family_kana, n.given_kana);
 }
 
 std::string to_text(const population::address& a) {
+  if (a.postal_code.empty() && a.prefecture.empty() && a.city.empty() && a.town.empty() &&
+      a.banchi.empty()) {
+    return a.building;
+  }
   return fmt::format("〒{} {}{}{}{} {}", a.postal_code, a.prefecture, a.city, a.town, a.banchi,
                      a.building);
 }

@@ -14,10 +14,6 @@ namespace {
 
 using population::resident;
 
-std::string_view sex_text(population::sex s) {
-  return s == population::sex::male ? "male" : "female";
-}
-
 // The fields of a printed person that are compared with a version of the record.
 enum class field : std::uint8_t {
   name,
@@ -68,15 +64,15 @@ const std::string& seal_digest(const printed_seal& s) {
   return s.image_sha256_computed.empty() ? s.image_sha256 : s.image_sha256_computed;
 }
 
-bool field_equal(field f, const printed_person& x, const printed_certificate& c,
-                 const resident& r) {
+bool field_equal(field f, const printed_person& x, const printed_certificate& c, const resident& r,
+                 const resident_model& m) {
   switch (f) {
     case field::name:
       return x.name == r.name;
     case field::birth_date:
       return x.birth_date == r.birth_date;
     case field::sex:
-      return x.sex == sex_text(r.sex);
+      return x.sex == m.sex_text(r.sex);
     case field::address:
       return *x.address == r.address;
     case field::moved_in_date:
@@ -130,14 +126,14 @@ std::string printed_text(field f, const printed_person& x, const printed_certifi
   return {};
 }
 
-std::string record_text(field f, const resident& r) {
+std::string record_text(field f, const resident& r, const resident_model& m) {
   switch (f) {
     case field::name:
       return to_text(r.name);
     case field::birth_date:
       return r.birth_date;
     case field::sex:
-      return std::string(sex_text(r.sex));
+      return std::string(m.sex_text(r.sex));
     case field::address:
       return to_text(r.address);
     case field::moved_in_date:
@@ -266,6 +262,18 @@ class request_checker {
   void check_members(std::uint32_t p, const type_spec& spec);
   bool is_expected_member(std::uint32_t p, std::uint32_t q) const;
   std::optional<std::uint32_t> whose_person(const printed_person& x, std::uint32_t p) const;
+  // Per-certificate versions: the allowed versions of a checked person that carry everything
+  // printed for it (`carries`), for check_certificate_version.
+  template <class F>
+  void note_person_versions(const std::vector<resident_state>& tl, version_window w, F&& carries) {
+    if (c_.options_.answers.versions != version_semantics::per_certificate) return;
+    std::vector<std::int64_t> versions;
+    for (std::uint32_t i = w.lo; i <= w.hi; ++i) {
+      if (carries(tl[i].record)) versions.push_back(tl[i].record.version);
+    }
+    person_versions_.push_back(std::move(versions));
+  }
+  void check_certificate_version();
 
   checker& c_;
   const resident_model& m_;
@@ -276,6 +284,8 @@ class request_checker {
   const checker::pending_check& p_;
   std::vector<observation> obs_;
   std::vector<version_evidence> evidence_;
+  std::size_t persons_checked_ = 0;
+  std::vector<std::vector<std::int64_t>> person_versions_;
   std::optional<std::uint32_t> wrong_person_victim_;
   std::optional<std::uint64_t> owner_request_;
   std::string owner_application_;
@@ -299,6 +309,7 @@ finding request_checker::base(finding_kind kind) const {
 
 void request_checker::check_document(const type_spec& spec) {
   const printed_certificate& c = answer_.certificate;
+  const answer_capabilities& caps = c_.options_.answers;
   const issue_options& o = inv_.options;
   if (c.type != inv_.certificate_type) {
     add(finding_kind::wrong_document, {"certificate.type", c.type, inv_.certificate_type, ""});
@@ -323,6 +334,7 @@ void request_checker::check_document(const type_spec& spec) {
     const printed_person& x = c.persons[i];
     // Paths are formatted only for a mismatch: this runs for every person of every answer.
     auto person_field = [&](const char* name, bool printed, bool wanted) {
+      wanted = wanted && caps.prints_person_field(name);
       if (printed != wanted) presence(fmt::format("persons[{}].{}", i, name), printed, wanted);
     };
     person_field("address", x.address.has_value(), spec.address);
@@ -376,6 +388,7 @@ std::optional<std::uint32_t> request_checker::whose_person(const printed_person&
 
 void request_checker::check_person(const printed_person& x, std::size_t index, std::uint32_t q,
                                    bool subject, const type_spec& spec) {
+  ++persons_checked_;
   const printed_certificate& c = answer_.certificate;
   const auto& tl = m_.timeline(q);
   const version_window w = window_of(q);
@@ -396,15 +409,21 @@ void request_checker::check_person(const printed_person& x, std::size_t index, s
   const std::span<const field> used(fields.data(), n);
 
   auto all_equal = [&](const resident& r) {
-    return std::all_of(used.begin(), used.end(), [&](field f) { return field_equal(f, x, c, r); });
+    return std::all_of(used.begin(), used.end(),
+                       [&](field f) { return field_equal(f, x, c, r, m_); });
   };
 
   if (x.household_head) check_household_head(x, index, q);
 
+  // Whether version i carries the printed label (always, when the person prints none).
+  const bool unlabelled = x.source_version < 0;
+  auto labelled_as = [&](const resident& r) {
+    return unlabelled || static_cast<std::int64_t>(r.version) == x.source_version;
+  };
   // Fast path: an allowed version with the printed label and every field equal.
   for (std::uint32_t i = w.lo; i <= w.hi; ++i) {
-    if (static_cast<std::int64_t>(tl[i].record.version) == x.source_version &&
-        all_equal(tl[i].record)) {
+    if (labelled_as(tl[i].record) && all_equal(tl[i].record)) {
+      note_person_versions(tl, w, all_equal);
       return;
     }
   }
@@ -426,7 +445,7 @@ void request_checker::check_person(const printed_person& x, std::size_t index, s
     bool any = false;
     bool not_future = false;
     for (std::uint32_t i = 0; i < tl.size(); ++i) {
-      match[k][i] = field_equal(used[k], x, c, tl[i].record) ? 1 : 0;
+      match[k][i] = field_equal(used[k], x, c, tl[i].record, m_) ? 1 : 0;
       any = any || match[k][i] != 0;
       not_future = not_future || (match[k][i] != 0 && i <= w.hi);
     }
@@ -437,13 +456,13 @@ void request_checker::check_person(const printed_person& x, std::size_t index, s
     if (any) continue;
     all_found = false;
     const field f = used[k];
-    field_diff d{at + field_name(f), printed_text(f, x, c), record_text(f, expected), ""};
+    field_diff d{at + field_name(f), printed_text(f, x, c), record_text(f, expected, m_), ""};
     if (f == field::seal || f == field::tax) d.path = field_name(f);
     const auto& ab = m_.aborted(q);
     // Only a failed update sent before the answer can have leaked into it; a later one is
     // PHANTOM like any version produced after the answer.
     const auto aborted_it = std::find_if(ab.begin(), ab.end(), [&](const aborted_version& v) {
-      return v.sent_ns < done_.t && field_equal(f, x, c, v.record);
+      return v.sent_ns < done_.t && field_equal(f, x, c, v.record, m_);
     });
     if (aborted_it != ab.end()) {
       d.source =
@@ -472,7 +491,7 @@ void request_checker::check_person(const printed_person& x, std::size_t index, s
     if (!source && foreign_source) {
       const auto& stl = m_.timeline(*foreign_source);
       for (std::uint32_t i = 0; i < stl.size(); ++i) {
-        if (field_equal(f, x, c, stl[i].record)) {
+        if (field_equal(f, x, c, stl[i].record, m_)) {
           source = foreign_source;
           d.source = version_ref(m_, *foreign_source, i);
           break;
@@ -507,7 +526,7 @@ void request_checker::check_person(const printed_person& x, std::size_t index, s
       }
       if (allowed || (!older && !newer)) continue;
       const field f = used[k];
-      field_diff d{at + field_name(f), printed_text(f, x, c), record_text(f, expected), ""};
+      field_diff d{at + field_name(f), printed_text(f, x, c), record_text(f, expected, m_), ""};
       if (older) {
         d.source = version_ref(m_, q, *older);
         add(finding_kind::stale, std::move(d), std::nullopt, w.lo - *older,
@@ -538,20 +557,25 @@ void request_checker::check_person(const printed_person& x, std::size_t index, s
         if (match[k][i] != 0) from = i;
       }
       add(finding_kind::torn, {at + field_name(used[k]), printed_text(used[k], x, c),
-                               record_text(used[k], expected), version_ref(m_, q, from)});
+                               record_text(used[k], expected, m_), version_ref(m_, q, from)});
     }
     return;
   }
   // The printed version label is part of the content: the versions carrying both.
   std::vector<std::uint32_t> labelled;
   for (std::uint32_t i : consistent) {
-    if (static_cast<std::int64_t>(tl[i].record.version) == x.source_version) labelled.push_back(i);
+    if (labelled_as(tl[i].record)) labelled.push_back(i);
   }
   if (std::any_of(labelled.begin(), labelled.end(),
                   [&](std::uint32_t i) { return w.contains(i); })) {
+    note_person_versions(tl, w, [&](const resident& r) {
+      return std::any_of(labelled.begin(), labelled.end(),
+                         [&](std::uint32_t i) { return &tl[i].record == &r; });
+    });
     return;
   }
-  const std::string label = fmt::format("v{}", x.source_version);
+  const std::string label =
+      unlabelled ? std::string("one version") : fmt::format("v{}", x.source_version);
   if (!labelled.empty()) {
     // The whole certificate is one version, outside the window.
     const std::uint32_t i = labelled.back() < w.lo ? labelled.back() : labelled.front();
@@ -604,6 +628,14 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
            printed[n.family_kanji.size()] == ' ' &&
            printed.compare(n.family_kanji.size() + 1, std::string::npos, n.given_kanji) == 0;
   };
+  // A state whose name is printed as this 世帯主 (rendered by the profile, or "family given").
+  const bool rendered = m_.rendering() != nullptr;
+  auto names_head = [&](const resident_state& s) {
+    return rendered ? s.head_name == printed : is_full_name(s.record.name);
+  };
+  auto head_text = [&](const resident_state& s) {
+    return rendered ? s.head_name : s.record.name.full_kanji();
+  };
   // Fastest path: the resident last seen as the head of that household (a member of it, so a
   // match here is one the member loop below would find too).
   // (Households are compared by household_group: equal groups, equal household ids.)
@@ -614,8 +646,7 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
     const auto& mtl = m_.timeline(m);
     const version_window mw = window_of(m);
     for (std::uint32_t j = mw.lo; j <= mw.hi; ++j) {
-      const resident& r = mtl[j].record;
-      if (mtl[j].household_group == h && r.relationship == "世帯主" && is_full_name(r.name)) return;
+      if (mtl[j].household_group == h && mtl[j].head && names_head(mtl[j])) return;
     }
   }
   // Fast path without allocation: the head of q's household at an allowed instant.
@@ -625,9 +656,7 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
       const auto& mtl = m_.timeline(m);
       const version_window mw = window_of(m);
       for (std::uint32_t j = mw.lo; j <= mw.hi; ++j) {
-        const resident& r = mtl[j].record;
-        if (mtl[j].household_group == h && r.relationship == "世帯主" && is_full_name(r.name))
-          return;
+        if (mtl[j].household_group == h && mtl[j].head && names_head(mtl[j])) return;
       }
     }
   }
@@ -640,11 +669,11 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
       const version_window mw = window_of(m);
       for (std::uint32_t j = 0; j < mtl.size(); ++j) {
         const resident& r = mtl[j].record;
-        if (r.household_id != h || r.relationship != "世帯主") continue;
+        if (r.household_id != h || !mtl[j].head) continue;
         if (mw.contains(j))
-          allowed.insert(r.name.full_kanji());
+          allowed.insert(head_text(mtl[j]));
         else
-          other.emplace(r.name.full_kanji(), std::pair{m, j});
+          other.emplace(head_text(mtl[j]), std::pair{m, j});
       }
     }
   }
@@ -662,8 +691,7 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
         // A removed head (転出・死亡) may be printed by name or left blank.
         bool always_head = mtl.front().record.status == population::resident_status::active;
         for (std::uint32_t j = mw.lo; j <= mw.hi; ++j) {
-          always_head = always_head && mtl[j].record.household_id == h &&
-                        mtl[j].record.relationship == "世帯主";
+          always_head = always_head && mtl[j].record.household_id == h && mtl[j].head;
         }
         if (always_head) head_certain = true;
       }
@@ -686,6 +714,35 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
   }
   add(finding_kind::foreign_data,
       {path, *x.household_head, expected, "not the head of this household in any version"});
+}
+
+// One version for the whole certificate, the highest of the records it was built from: every
+// person printed must carry an allowed version at or below the label, and one exactly the label.
+// Persons with findings of their own are judged by those; then the label is not judged again.
+void request_checker::check_certificate_version() {
+  const printed_certificate& c = answer_.certificate;
+  if (c.source_version < 0 || person_versions_.empty() ||
+      person_versions_.size() != persons_checked_) {
+    return;
+  }
+  const std::int64_t label = c.source_version;
+  bool all_at_or_below = true, one_at = false;
+  std::int64_t highest = 0;
+  for (const auto& versions : person_versions_) {
+    bool below = false;
+    std::int64_t best = -1;
+    for (const std::int64_t v : versions) {
+      below = below || v <= label;
+      one_at = one_at || v == label;
+      if (v <= label) best = std::max(best, v);
+    }
+    all_at_or_below = all_at_or_below && below;
+    highest = std::max(highest, best < 0 ? (versions.empty() ? 0 : versions.front()) : best);
+  }
+  if (all_at_or_below && one_at) return;
+  add(finding_kind::torn,
+      {"certificate.version", fmt::format("v{}", label), fmt::format("v{}", highest),
+       "the version printed is not the highest of the records printed"});
 }
 
 bool request_checker::is_expected_member(std::uint32_t p, std::uint32_t q) const {
@@ -755,7 +812,14 @@ std::vector<finding> request_checker::run() {
     out.push_back(std::move(f));
     return out;
   }
-  if (c_.options_.check_digest && !answer_.digest_valid) {
+  const answer_capabilities& caps = c_.options_.answers;
+  if (!answer_.missing.empty()) {
+    // Partial decoding: what could not be read is reported, everything read is still checked.
+    for (const auto& reason : answer_.missing) {
+      add(finding_kind::malformed, {"answer", "(not readable)", reason, ""});
+    }
+  }
+  if (c_.options_.check_digest && caps.digest && !answer_.digest_valid) {
     add(finding_kind::digest_invalid,
         {"digest", answer_.digest_printed, answer_.digest_computed, ""});
   }
@@ -774,7 +838,7 @@ std::vector<finding> request_checker::run() {
     }
     add(finding_kind::tag_mismatch, std::move(d));
   }
-  if (!c_.serials_seen_.insert(c.serial)) {
+  if (!c.serial.empty() && !c_.serials_seen_.insert(c.serial)) {
     add(finding_kind::duplicate, {"certificate.serial", c.serial, "a serial never issued before",
                                   "answered before in this run"});
   }
@@ -798,7 +862,7 @@ std::vector<finding> request_checker::run() {
   // Whose certificate is it? The subject named on it, the person printed for it, and the
   // content of that person.
   std::optional<std::uint32_t> victim;
-  if (c.subject_resident_id != inv_.resident_id) {
+  if (caps.subject_resident_id && c.subject_resident_id != inv_.resident_id) {
     victim = m_.find_resident(c.subject_resident_id);
     if (!victim) {
       add(finding_kind::phantom, {"certificate.subject.resident_id", c.subject_resident_id,
@@ -814,7 +878,7 @@ std::vector<finding> request_checker::run() {
       break;
     }
   }
-  if (!victim && subject_person == nullptr) {
+  if (!victim && subject_person == nullptr && !c.persons.empty()) {
     victim = m_.find_resident(c.persons.front().resident_id);
   }
   if (!victim && subject_person != nullptr) victim = whose_person(*subject_person, p);
@@ -828,7 +892,8 @@ std::vector<finding> request_checker::run() {
          fmt::format("R{}", v.resident_id)},
         victim);
   } else {
-    if (!inv_.card_serial.empty() && c.subject_card_serial != inv_.card_serial) {
+    if (caps.card_serial && !inv_.card_serial.empty() &&
+        c.subject_card_serial != inv_.card_serial) {
       const auto src = m_.find_card(c.subject_card_serial);
       add(finding_kind::foreign_data,
           {"certificate.subject.card_serial", c.subject_card_serial, inv_.card_serial,
@@ -867,7 +932,7 @@ std::vector<finding> request_checker::run() {
       }
     }
     if (c.koseki && spec.koseki) {
-      if (c.koseki->koseki_id != subject_record.koseki_id ||
+      if ((caps.koseki_id && c.koseki->koseki_id != subject_record.koseki_id) ||
           c.koseki->honseki != subject_record.honseki ||
           c.koseki->hittousha != subject_record.hittousha) {
         const auto& members = m_.koseki_members(c.koseki->koseki_id);
@@ -881,7 +946,8 @@ std::vector<finding> request_checker::run() {
             members.empty() ? std::nullopt : std::optional<std::uint32_t>(members.front()));
       }
     }
-    if (subject_person != nullptr && subject_person->source_version != c.source_version) {
+    if (caps.versions == version_semantics::per_person && subject_person != nullptr &&
+        subject_person->source_version != c.source_version) {
       add(finding_kind::torn,
           {"certificate.source_version", fmt::format("v{}", c.source_version),
            fmt::format("v{}", subject_person->source_version), "the subject's person entry"});
@@ -906,6 +972,7 @@ std::vector<finding> request_checker::run() {
       check_person(x, i, *q, is_subject, spec);
     }
     check_members(p, spec);
+    if (caps.versions == version_semantics::per_certificate) check_certificate_version();
     (void)subject_index;
   }
 
@@ -950,7 +1017,8 @@ std::vector<finding> request_checker::run() {
           const version_window vw = window_of(*v);
           f.victim_data_current = false;
           for (std::uint32_t k = vw.lo; k <= vw.hi; ++k) {
-            if (static_cast<std::int64_t>(vtl[k].record.version) == vx->source_version &&
+            if ((vx->source_version < 0 ||
+                 static_cast<std::int64_t>(vtl[k].record.version) == vx->source_version) &&
                 vtl[k].record.name == vx->name) {
               f.victim_data_current = true;
             }
@@ -1631,8 +1699,9 @@ const check_entry* check_queue::behind_top(std::size_t ahead) {
 }  // namespace detail
 
 result<void> feed_history_line(checker& c, std::string_view line, std::string_view where) {
-  auto ev = parse_history_line(line, where,
-                               parse_options{c.options().keep_answers, c.options().check_digest});
+  auto ev = parse_history_line(
+      line, where,
+      parse_options{c.options().keep_answers, c.options().check_digest, c.options().decoder.get()});
   if (!ev) return ev.error();
   c.on_event(std::move(*ev));
   return {};

@@ -417,7 +417,8 @@ result<history_read_info> replay_history(std::istream& in, std::string_view name
 
 result<history_read_info> replay_history(std::istream& in, std::string_view name, checker& c,
                                          std::uint64_t first_line, const replay_options& how) {
-  const parse_options options{c.options().keep_answers, c.options().check_digest};
+  const parse_options options{c.options().keep_answers, c.options().check_digest,
+                              c.options().decoder.get()};
   return replay_lines(
       in, name, [&](history_event&& e) { c.on_event(std::move(e)); }, first_line, options, how);
 }
@@ -464,8 +465,8 @@ result<std::string> file_sha256(const std::filesystem::path& p) {
 
 }  // namespace
 
-result<verify_result> verify_directory(const std::filesystem::path& dir,
-                                       const replay_options& how) {
+result<verify_result> verify_directory(const std::filesystem::path& dir, const replay_options& how,
+                                       const protocol_loader& protocol_of) {
   // history.jsonl, or history.jsonl.zst (decompressed as it is read; a killed run's too).
   const auto found = history::find_history(dir);
   if (!found) {
@@ -505,7 +506,18 @@ result<verify_result> verify_directory(const std::filesystem::path& dir,
   }
   auto residents = population::load_file(*pop_path);
   if (!residents) return residents.error();
-  checker c(resident_model(std::move(*residents)), options_from_header(header->raw));
+  auto options = options_from_header(header->raw);
+  std::shared_ptr<const record_rendering> rendering;
+  if (protocol_of) {
+    auto protocol = protocol_of(header->raw);
+    if (!protocol) return protocol.error();
+    rendering = protocol->rendering;
+    if (protocol->decoder) {
+      options.answers = protocol->decoder->capabilities();
+      options.decoder = protocol->decoder;
+    }
+  }
+  checker c(resident_model(std::move(*residents), std::move(rendering)), std::move(options));
   auto info = replay_history(in, history_path.string(), c, 2, how);
   if (!info) return info.error();
   if (auto bad = (*stream)->decode_error()) {

@@ -150,16 +150,35 @@ std::uint32_t resident_model::group_of(string_index& ids,
   return g;
 }
 
-std::uint32_t resident_model::household_group_of(std::uint32_t r, const population::resident& rec) {
+std::uint32_t resident_model::household_group_of(std::uint32_t r, const population::resident& rec,
+                                                 bool head) {
   const auto group = group_of(household_ids_, households_, rec.household_id);
   auto& members = households_[group];
   if (std::find(members.begin(), members.end(), r) == members.end()) members.push_back(r);
   household_head_hint_.resize(households_.size(), no_resident);
-  if (rec.relationship == "世帯主") household_head_hint_[group] = r;
+  if (head) household_head_hint_[group] = r;
   return group;
 }
 
-resident_model::resident_model(std::vector<population::resident> population) {
+resident_state resident_model::make_state(population::resident raw) const {
+  resident_state s;
+  s.head = raw.relationship == "世帯主";
+  if (rendering_ == nullptr) {
+    s.record = std::move(raw);
+    return s;
+  }
+  s.record = rendering_->render(raw);
+  s.head_name = rendering_->household_head(raw);
+  s.raw = std::make_shared<const population::resident>(std::move(raw));
+  return s;
+}
+
+resident_model::resident_model(std::vector<population::resident> population,
+                               std::shared_ptr<const record_rendering> rendering)
+    : rendering_(std::move(rendering)) {
+  if (rendering_ != nullptr) {
+    sex_words_ = {rendering_->sex(population::sex::male), rendering_->sex(population::sex::female)};
+  }
   timelines_.resize(population.size());
   aborted_.resize(population.size());
   for (std::size_t i = 0; i < population.size(); ++i) {
@@ -169,9 +188,8 @@ resident_model::resident_model(std::vector<population::resident> population) {
     const auto koseki = group_of(koseki_ids_, koseki_, population[i].koseki_id);
     koseki_[koseki].push_back(r);
     koseki_group_.push_back(koseki);
-    resident_state s;
-    s.household_group = household_group_of(r, population[i]);
-    s.record = std::move(population[i]);
+    resident_state s = make_state(std::move(population[i]));
+    s.household_group = household_group_of(r, s.record, s.head);
     timelines_[i].push_back(std::move(s));
     index_state(r, 0, false, nullptr);
   }
@@ -190,16 +208,16 @@ std::optional<std::string> resident_model::begin_update(std::uint32_t r, std::ui
                                                         std::string_view kind,
                                                         const nlohmann::json& fields) {
   auto& tl = timelines_[r];
-  resident_state next;
-  next.record = tl.back().record;
-  if (auto err = apply_change(next.record, kind, fields)) return err;
-  next.record.version = version;
+  population::resident raw = tl.back().raw ? *tl.back().raw : tl.back().record;
+  if (auto err = apply_change(raw, kind, fields)) return err;
+  raw.version = version;
+  resident_state next = make_state(std::move(raw));
   next.sent_ns = sent_ns;
   next.acked_ns = time_max;
   next.update_id = update_id;
   next.change_kind = std::string(kind);
   next.state = update_state::pending;
-  next.household_group = household_group_of(r, next.record);
+  next.household_group = household_group_of(r, next.record, next.head);
   tl.push_back(std::move(next));
   index_state(r, static_cast<std::uint32_t>(tl.size() - 1), false, &tl[tl.size() - 2].record);
   return std::nullopt;

@@ -93,7 +93,9 @@ kofu::test::test_answer vendor_api(const kofu::test::seen_request& r) {
   return {200, answer.dump()};
 }
 
-TEST(VendorProfileTest, DriverSpeaksTheVendorApiAndRecordsReferenceFields) {
+// The history keeps the vendor's answer as the vendor wrote it (the evidence); the profile maps
+// it into the reference shape when `kofu verify` reads it.
+TEST(VendorProfileTest, DriverSpeaksTheVendorApiAndKeepsTheVendorsAnswer) {
   kofu::test::test_server server(vendor_api);
   kofu::test::temp_dir dir;
   auto sc = kofu::scenario::parse_text(
@@ -133,9 +135,11 @@ TEST(VendorProfileTest, DriverSpeaksTheVendorApiAndRecordsReferenceFields) {
     if (e["type"] == "invoke") invokes[e["id"]] = e;
     if (e["type"] == "complete" && e["outcome"] == "ok") {
       const json& inv = invokes.at(e["id"]);
-      EXPECT_EQ(e["body"]["application_number"], inv["application_number"]);
-      EXPECT_EQ(e["body"]["certificate"]["subject"]["card_serial"], inv["card_serial"]);
-      EXPECT_EQ(e["body"]["certificate"]["persons"][0]["name"]["given_kanji"], "太郎");
+      EXPECT_EQ(e["body"]["受付"]["申請番号"], inv["application_number"]);
+      const auto mapped = profile.map_issue_answer(200, e["body"].dump());
+      EXPECT_EQ(mapped.body["application_number"], inv["application_number"]);
+      EXPECT_EQ(mapped.body["certificate"]["subject"]["card_serial"], inv["card_serial"]);
+      EXPECT_EQ(mapped.body["certificate"]["persons"][0]["name"]["given_kanji"], "太郎");
       ++checked;
     }
   }
@@ -201,9 +205,9 @@ TEST(VendorProfileTest, MapsUpdatesBatchesAndMaintenance) {
   EXPECT_EQ(m.target(), "/api/v3/kanri/hoshu");
   EXPECT_EQ(m["X-Kanri-Token"], "s3cret");
   EXPECT_EQ(json::parse(m.body())["保守時間ミリ秒"], 2000);
-  EXPECT_EQ(p.map_maintenance_status(202), "ok");
-  EXPECT_EQ(p.map_maintenance_status(401), "refused");
-  EXPECT_EQ(p.map_maintenance_status(200), "error");
+  EXPECT_EQ(p.map_maintenance_status(202, ""), "ok");
+  EXPECT_EQ(p.map_maintenance_status(401, ""), "refused");
+  EXPECT_EQ(p.map_maintenance_status(200, ""), "error");
 }
 
 TEST(VendorProfileTest, PathPlaceholdersArePercentEncoded) {

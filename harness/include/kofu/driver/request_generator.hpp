@@ -55,6 +55,8 @@ class request_generator {
   std::discrete_distribution<std::size_t> channels_;
   std::uniform_real_distribution<double> unit_{0.0, 1.0};
   std::vector<scenario::channel> enabled_channels_;  // weight > 0, for groups
+  // The 戸籍 types of the mix (weight > 0), which a 戸籍 group asks for in turn.
+  std::vector<scenario::certificate_type> koseki_types_;
 };
 
 }  // namespace kofu::driver

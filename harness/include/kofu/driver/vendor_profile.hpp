@@ -59,6 +59,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -69,6 +70,11 @@
 #include <nlohmann/json.hpp>
 
 #include "kofu/common/error.hpp"
+#include "kofu/driver/jq_expression.hpp"
+#include "kofu/driver/profile_template.hpp"
+#include "kofu/verify/certificate.hpp"
+#include "kofu/verify/report.hpp"
+#include "kofu/verify/resident_model.hpp"
 
 namespace kofu::driver {
 
@@ -108,6 +114,26 @@ struct mapped_change_answer {
   std::string error;    // unknown because of an unmapped status: says so
 };
 
+// A place in a vendor's answer: a JSON pointer, relative to the node it is read from, or a jq
+// program run on that node ({"jq": "…"}). Unset: the answer does not carry the value.
+struct answer_locator {
+  answer_locator() = default;          // (json_pointer's constructor is explicit)
+  std::optional<std::string> pointer;  // as written
+  nlohmann::json::json_pointer parsed;
+  std::optional<jq_expression> jq;
+  bool is_set() const { return pointer.has_value() || jq.has_value(); }
+  std::string describe() const { return pointer ? *pointer : jq ? "jq " + jq->program() : "-"; }
+  // The value, or nullopt when absent (or null).
+  std::optional<nlohmann::json> read(const nlohmann::json& node) const;
+};
+
+// Outcomes coded in the body (a result code under HTTP 200): the value at `code`, looked up in
+// the classes. Applies to answers whose HTTP status is in the section's `ok` class.
+struct outcome_rule {
+  answer_locator code;
+  std::map<std::string, std::string> classes;  // code → ok, retry, refused
+};
+
 class vendor_profile {
  public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -117,9 +143,26 @@ class vendor_profile {
   static result<vendor_profile> parse(const nlohmann::json& document, const std::string& source);
 
   const std::string& name() const { return name_; }
+  // The profile as loaded (kept in the history header, so that `kofu verify` maps answers the
+  // same way without the file).
+  const nlohmann::json& document() const { return document_; }
+
+  // What the vendor offers: requests and updates outside it are never sent.
+  bool supports_type(std::string_view certificate_type) const;
+  bool supports_household_scope() const { return household_scope_; }
+  bool supports_update_kind(std::string_view kind) const;
+
+  // The adapter of the answers into the certificate model (DESIGN §5a) and the renderings of
+  // expected values: null for a profile that only renames keys into the reference shape (then
+  // answers are decoded as the reference protocol's, after renaming).
+  std::shared_ptr<const verify::answer_decoder> decoder() const { return decoder_; }
+  std::shared_ptr<const verify::record_rendering> rendering() const { return rendering_; }
 
   request issue_request(const issue_fields& fields) const;
   mapped_answer map_issue_answer(unsigned status, const std::string& body) const;
+  // The outcome of an issue answer by the profile's status classes and body-coded outcome
+  // (ok, retry, refused, error); `error` names why an answer fits no class.
+  std::string classify_issue(unsigned status, const nlohmann::json& body, std::string& error) const;
 
   // Whether the profile maps these requests (otherwise they go in the reference shape).
   bool maps_updates() const { return update_.has_value(); }
@@ -134,7 +177,8 @@ class vendor_profile {
   mapped_change_answer map_batch_answer(unsigned status, const std::string& body,
                                         std::size_t changes) const;
   request maintenance_request(std::uint32_t duration_ms, const std::string& admin_token) const;
-  std::string map_maintenance_status(unsigned status) const;  // ok, retry, refused, error
+  // ok, retry, refused, error (by status and the body-coded outcome).
+  std::string map_maintenance_status(unsigned status, const std::string& body) const;
 
   // One mapped request kind; public only so that the implementation's helpers can name it.
   struct operation {
@@ -148,19 +192,45 @@ class vendor_profile {
     std::map<std::string, std::string> field_names;
     std::set<unsigned> ok, retry, refused;
     std::map<std::string, std::string> response;  // reference name → JSON pointer
+    std::optional<outcome_rule> outcome;          // body-coded outcomes
+    // update / batch change: per reference kind, the vendor's alternatives (the first whose
+    // `when` holds on the change is taken): kind name and `fields` template.
+    struct kind_choice {
+      std::optional<jq_expression> when;
+      std::string kind;
+      nlohmann::json fields;
+    };
+    std::map<std::string, std::vector<kind_choice>> kinds;
   };
 
+  struct answer_map;  // issue.answer (vendor_profile.cpp)
+  struct render_map;  // render (vendor_profile.cpp)
+
  private:
-  nlohmann::json rename(const nlohmann::json& node) const;
   mapped_change_answer classify_change(const operation& op, unsigned status,
                                        const std::string& body) const;
 
+  // The class of an answer with a body-coded outcome: ok, retry, refused, or error with `error`.
+  std::string body_class(const operation& op, const std::string& status_class,
+                         const nlohmann::json& body, std::string& error) const;
+
   std::string name_;
+  nlohmann::json document_;
+  std::set<std::string> types_;  // supported certificate types (reference names)
+  std::set<std::string> update_kinds_;
+  bool household_scope_ = true;
+  std::shared_ptr<const verify::answer_decoder> decoder_;
+  std::shared_ptr<const verify::record_rendering> rendering_;
   operation issue_;
   std::map<std::string, std::string> rename_;
   std::optional<operation> update_;
   std::optional<operation> batch_;
   std::optional<operation> maintenance_;
 };
+
+// The answer protocol a history header names: the vendor profile kept in it
+// (`target.profile_document`), or the reference protocol (nothing to adapt). For
+// verify::replay_options::protocol; errors name the header's JSON path.
+result<verify::answer_protocol> answer_protocol_from_header(const nlohmann::json& header);
 
 }  // namespace kofu::driver

@@ -64,6 +64,9 @@ struct printed_certificate {
 struct decoded_answer {
   // Set when the body cannot be read as a certificate; then `certificate` is meaningless.
   std::optional<std::string> malformed;
+  // Parts of the model that a vendor adapter expected but could not read (partial decoding):
+  // reported as MALFORMED with these reasons while everything that was read is still checked.
+  std::vector<std::string> missing;
   printed_certificate certificate;
   bool digest_valid = true;
   std::string digest_printed;
@@ -74,6 +77,34 @@ struct decoded_answer {
   std::string body_json;
   // The evidence copy of the answer: `body`, or `body_json` parsed (null if neither was kept).
   nlohmann::json evidence() const;
+};
+
+// Which version a certificate carries (DESIGN §5a): one per person (the reference protocol),
+// one per certificate (the highest version of the records it was built from), or none.
+enum class version_semantics : std::uint8_t { per_person, per_certificate, none };
+
+// What the answers of one protocol carry at all. A check whose input the protocol never prints
+// is not applicable (and said so in the report), never a finding.
+struct answer_capabilities {
+  bool digest = true;               // DIGEST_INVALID
+  bool card_serial = true;          // subject.card_serial echoed
+  bool subject_resident_id = true;  // the certificate names its subject apart from the persons
+  bool koseki_id = true;            // the 戸籍 part names its id
+  version_semantics versions = version_semantics::per_person;
+  // Person fields the protocol prints (by the names of docs/protocol.md); empty: all of them.
+  std::vector<std::string> person_fields;
+  bool prints_person_field(std::string_view name) const;
+};
+
+// An adapter from one protocol's answers into the certificate model (DESIGN §5a). The reference
+// protocol is decoded by decode_answer / decode_answer_text; a vendor profile implements this.
+// Implementations are immutable and thread-safe.
+class answer_decoder {
+ public:
+  virtual ~answer_decoder() = default;
+  // The model of a body the protocol classified as an issued certificate.
+  virtual decoded_answer decode(const nlohmann::json& body, bool keep_body) const = 0;
+  virtual const answer_capabilities& capabilities() const = 0;
 };
 
 // Decodes a parsed 200 body. `keep_body` keeps a copy of the body for evidence.
@@ -88,6 +119,9 @@ decoded_answer decode_answer_text(std::string_view body_json, bool keep_body = t
                                   bool compute_digest = true);
 // A body that was not JSON at all (history's `body_text`).
 decoded_answer malformed_answer(std::string reason, std::string body_text);
+
+// Standard base64 (RFC 4648 with padding) decoded; nullopt when not valid base64.
+std::optional<std::string> decode_base64(std::string_view text);
 
 // Compact one-line forms used in diffs and in the attribution index.
 std::string to_text(const population::person_name& n);

@@ -176,6 +176,12 @@ struct checker_options {
   bool require_echo = true;                       // TAG_MISMATCH when the echo differs
   bool check_digest = true;                       // DIGEST_INVALID
   bool keep_answers = true;                       // copy answer bodies into findings
+  // What the answers of the target's protocol carry (its adapter's): checks they cannot feed
+  // are not applicable rather than findings.
+  answer_capabilities answers;
+  // The adapter of the target's answers when they are not the reference protocol's (a vendor
+  // profile's): history answers are decoded by it. Its capabilities are `answers`.
+  std::shared_ptr<const answer_decoder> decoder;
   // Thresholds (scenario). Unset minimums are not checked.
   std::optional<std::uint64_t> min_overlaps;         // requests overlapping another resident's
   std::optional<std::uint64_t> min_update_overlaps;  // requests overlapping an own update

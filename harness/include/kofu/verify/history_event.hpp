@@ -95,6 +95,9 @@ using history_event = std::variant<history_header, issue_invoke, issue_complete,
 struct parse_options {
   bool keep_body = true;       // keep the answer's text (or DOM) as evidence for findings
   bool compute_digest = true;  // false: skip the SHA-256 (digest_valid stays true)
+  // The adapter of the target's protocol when it is not the reference protocol (a vendor
+  // profile): an ok issue's body is the vendor's answer, decoded by it. Not owned.
+  const answer_decoder* decoder = nullptr;
 };
 
 // Parses one history line. Errors name `where` ("history.jsonl:17") and the field.

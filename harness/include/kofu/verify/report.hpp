@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <istream>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,16 @@ nlohmann::json make_report(const checker& c, const history_read_info& info);
 // Memory is bounded by the threads, not by the history: at most 4 × (N - 1) batches are read and
 // not yet handed to the sink, plus the one being handed over, each at most `batch_lines` lines
 // and about `batch_bytes` of text (plus its parsed events).
+// The adapter of a target's answers and the renderings of expected values, for a history whose
+// target did not speak the reference protocol (both null for the reference protocol).
+struct answer_protocol {
+  std::shared_ptr<const answer_decoder> decoder;
+  std::shared_ptr<const record_rendering> rendering;
+};
+// Builds the answer protocol a history header names (its target's vendor profile); the app layer
+// provides it, so that the verifier needs no knowledge of profiles.
+using protocol_loader = std::function<result<answer_protocol>(const nlohmann::json& header)>;
+
 struct replay_options {
   unsigned threads = 0;  // threads in all, the caller's included (at most 256); 0: the default
   std::size_t batch_lines = 4096;      // a batch ends after this many lines…
@@ -61,8 +72,11 @@ struct verify_result {
   nlohmann::json report;
   history_read_info info;
 };
+// `protocol` builds the adapter of the answers when the header names a vendor profile (unset:
+// every answer is read as the reference protocol's).
 result<verify_result> verify_directory(const std::filesystem::path& dir,
-                                       const replay_options& how = {});
+                                       const replay_options& how = {},
+                                       const protocol_loader& protocol = {});
 
 // Replays history lines from a stream into `sink`; `first_line` is the file line number of the
 // stream's first line (for messages). Exposed for tests and benchmarks.

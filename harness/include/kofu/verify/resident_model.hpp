@@ -9,8 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,15 +33,39 @@ enum class update_state : std::uint8_t {
   unknown,       // timeout or connection lost: may become visible at any time after `sent_ns`
 };
 
+// How the answers print a record: a vendor profile's renderings (DESIGN §5a). With one, the
+// model holds every version as printed, so that the checker compares the rendered expected value
+// with the printed one code point for code point and attributes foreign values through the same
+// renderings; it never parses a printed string back into parts. Immutable and thread-safe.
+class record_rendering {
+ public:
+  virtual ~record_rendering() = default;
+  // The record with its printed values rendered. A value printed as one string is held in the
+  // first member of its struct with the others empty: a name's printed text in family_kanji and
+  // its printed kana in family_kana ("" when the answers print none); an address's in `building`
+  // and in `token` too (the attribution key: it contains the address token, unique per move).
+  // Identifiers, versions, statuses and the seal and tax values stay as they are.
+  virtual population::resident render(const population::resident& raw) const = 0;
+  // The record's name as the answers print it as someone's 世帯主.
+  virtual std::string household_head(const population::resident& raw) const = 0;
+  // The printed word for a sex.
+  virtual std::string sex(population::sex s) const = 0;
+};
+
 // One version of a record that may become (or became) visible.
 struct resident_state {
-  population::resident record;       // the whole record as of this version
+  population::resident record;       // the whole record as of this version (as printed)
   std::int64_t sent_ns = time_min;   // the producing update's send time (time_min: population)
   std::int64_t acked_ns = time_min;  // its acknowledgement (time_max: pending or unknown)
   std::uint64_t update_id = 0;       // history id of the update or batch (0: population)
   std::string change_kind;           // "move", "name", … ("" for the population version)
   update_state state = update_state::population;
   std::uint32_t household_group = 0;  // record.household_id as an index (household_head_hint)
+  bool head = false;                  // 世帯主 in this version
+  // With a rendering only: the name as printed as 世帯主, and the record before rendering (what
+  // the next change applies to).
+  std::string head_name;
+  std::shared_ptr<const population::resident> raw;
 };
 
 // The content a failed update would have produced: never allowed to be printed.
@@ -86,7 +112,16 @@ class string_index {
 
 class resident_model {
  public:
-  explicit resident_model(std::vector<population::resident> population);
+  // `rendering`: how the answers print records; null for the reference protocol (records as
+  // they are, compared structurally).
+  explicit resident_model(std::vector<population::resident> population,
+                          std::shared_ptr<const record_rendering> rendering = nullptr);
+
+  const record_rendering* rendering() const { return rendering_.get(); }
+  // The printed word for a sex ("male"/"female" in the reference protocol).
+  std::string_view sex_text(population::sex s) const {
+    return sex_words_[s == population::sex::male ? 0 : 1];
+  }
 
   std::size_t size() const { return timelines_.size(); }
   std::optional<std::uint32_t> find_resident(std::string_view resident_id) const;
@@ -152,6 +187,11 @@ class resident_model {
   static std::uint64_t key_hash(value_kind kind, std::string_view value);
   bool value_matches(value_kind kind, std::string_view value, const attribution& a) const;
 
+  // A state of `raw` (the record before rendering), rendered when there is a rendering.
+  resident_state make_state(population::resident raw) const;
+
+  std::shared_ptr<const record_rendering> rendering_;
+  std::array<std::string, 2> sex_words_{"male", "female"};
   std::vector<std::vector<resident_state>> timelines_;
   std::vector<std::vector<aborted_version>> aborted_;
   string_index by_resident_id_;
@@ -159,7 +199,7 @@ class resident_model {
   string_index household_ids_;  // household id → index into households_
   std::vector<std::vector<std::uint32_t>> households_;
   std::vector<std::uint32_t> household_head_hint_;  // by household group
-  std::uint32_t household_group_of(std::uint32_t r, const population::resident& rec);
+  std::uint32_t household_group_of(std::uint32_t r, const population::resident& rec, bool head);
   string_index koseki_ids_;  // koseki id → index into koseki_
   std::vector<std::vector<std::uint32_t>> koseki_;
   std::vector<std::uint32_t> koseki_group_;  // by resident: index into koseki_

@@ -1,0 +1,403 @@
+// Vendor profiles that map answers into the certificate model (DESIGN §5a): body-coded outcomes,
+// the answer adapter, renderings, and the checker on a vendor's answers. The vendor answers are
+// written here by hand from docs/vendor-ja.md, never by the code under test.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kofu/driver/vendor_profile.hpp"
+#include "kofu/population/generator.hpp"
+#include "kofu/verify/checker.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace kofu::driver;
+namespace verify = kofu::verify;
+using kofu::population::resident;
+
+vendor_profile vendor_ja() {
+  auto p = vendor_profile::load(kofu::test::source_dir() / "scenarios/profiles/vendor-ja.json");
+  EXPECT_TRUE(p) << (p ? "" : p.error().message);
+  return *p;
+}
+
+std::vector<resident> population(std::uint64_t n = 60) {
+  kofu::population::generator g({n, 11, 0.3});
+  std::vector<resident> out;
+  while (g.next_group(out)) {
+  }
+  return out;
+}
+
+// 和暦 as docs/vendor-ja.md writes it (the test's own oracle).
+std::string wareki(const std::string& iso) {
+  const int y = std::stoi(iso.substr(0, 4)), m = std::stoi(iso.substr(5, 2)),
+            d = std::stoi(iso.substr(8, 2));
+  const int key = y * 10000 + m * 100 + d;
+  const char* era = "明治";
+  int first = 1868;
+  if (key >= 20190501) {
+    era = "令和";
+    first = 2019;
+  } else if (key >= 19890108) {
+    era = "平成";
+    first = 1989;
+  } else if (key >= 19261225) {
+    era = "昭和";
+    first = 1926;
+  } else if (key >= 19120730) {
+    era = "大正";
+    first = 1912;
+  }
+  const int year = y - first + 1;
+  return std::string(era) + (year == 1 ? std::string("元") : std::to_string(year)) + "年" +
+         std::to_string(m) + "月" + std::to_string(d) + "日";
+}
+
+std::string wide(const std::string& a, const std::string& b) { return a + "\u3000" + b; }
+
+json vendor_person(const resident& r, const std::string& head) {
+  const auto& a = r.address;
+  return {{"頁", 1},
+          {"住民票コード", r.resident_id},
+          {"氏名", wide(r.name.family_kanji, r.name.given_kanji)},
+          {"氏名カナ", wide(r.name.family_kana, r.name.given_kana)},
+          {"生年月日", wareki(r.birth_date)},
+          {"性別", r.sex == kofu::population::sex::male ? "男" : "女"},
+          {"住所", "〒" + a.postal_code + "\u3000" + a.prefecture + a.city + a.town + a.banchi +
+                       "\u3000" + a.building},
+          {"住民となった日", wareki(r.moved_in_date)},
+          {"世帯主", head}};
+}
+
+// A correct 住民票の写し (individual) of `r` in the vendor-ja dialect.
+json juminhyo_answer(const std::string& app_no, const resident& r, const std::string& head,
+                     const std::string& serial, std::int64_t version) {
+  return {{"処理結果", {{"コード", "0000"}, {"メッセージ", "正常終了"}}},
+          {"申請番号", app_no},
+          {"証明書",
+           {{"種別", "11"},
+            {"交付番号", serial},
+            {"交付日時", "2026-12-07T15:00:00.000+09:00"},
+            {"版数", version},
+            {"記載者", json::array({vendor_person(r, head)})}}}};
+}
+
+std::string head_of(const std::vector<resident>& pop, const resident& r) {
+  for (const auto& m : pop) {
+    if (m.household_id == r.household_id && m.relationship == "世帯主")
+      return wide(m.name.family_kanji, m.name.given_kanji);
+  }
+  return "";
+}
+
+TEST(VendorAnswerTest, LoadsTheVendorJaProfile) {
+  const auto p = vendor_ja();
+  EXPECT_TRUE(p.supports_type("juminhyo"));
+  EXPECT_FALSE(p.supports_type("juminhyo_kisai"));
+  EXPECT_TRUE(p.supports_update_kind("seal"));
+  EXPECT_FALSE(p.supports_update_kind("tax"));
+  ASSERT_TRUE(p.decoder());
+  const auto& caps = p.decoder()->capabilities();
+  EXPECT_FALSE(caps.digest);
+  EXPECT_FALSE(caps.card_serial);
+  EXPECT_FALSE(caps.subject_resident_id);
+  EXPECT_FALSE(caps.koseki_id);
+  EXPECT_EQ(caps.versions, verify::version_semantics::per_certificate);
+}
+
+TEST(VendorAnswerTest, IssueOutcomesComeFromTheResultCode) {
+  const auto p = vendor_ja();
+  std::string error;
+  EXPECT_EQ(p.classify_issue(200, json{{"処理結果", {{"コード", "0000"}}}}, error), "ok");
+  EXPECT_EQ(p.classify_issue(200, json{{"処理結果", {{"コード", "W409"}}}}, error), "retry");
+  EXPECT_EQ(p.classify_issue(200, json{{"処理結果", {{"コード", "E422"}}}}, error), "refused");
+  EXPECT_TRUE(error.empty());
+  EXPECT_EQ(p.classify_issue(200, json{{"処理結果", {{"コード", "X999"}}}}, error), "error");
+  EXPECT_NE(error.find("result code 'X999' is not in /issue/outcome"), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(p.classify_issue(200, json{{"結果", "?"}}, error), "error");
+  EXPECT_NE(error.find("no result code at /処理結果/コード"), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(p.classify_issue(400, json{{"処理結果", {{"コード", "0000"}}}}, error), "refused");
+}
+
+TEST(VendorAnswerTest, AnUpdateRejectedInTheBodyIsFailedNotApplied) {
+  const auto p = vendor_ja();
+  const auto ok = p.map_update_answer(200, R"({"処理結果":{"コード":"0000"},"反映後版数":4})");
+  EXPECT_EQ(ok.outcome, "ok");
+  ASSERT_EQ(ok.versions.size(), 1u);
+  EXPECT_EQ(ok.versions[0], std::optional<std::uint32_t>(4));
+  const auto refused = p.map_update_answer(200, R"({"処理結果":{"コード":"E409"}})");
+  EXPECT_EQ(refused.outcome, "failed");
+  EXPECT_EQ(refused.body["処理結果"]["コード"], "E409");
+  const auto strange = p.map_update_answer(200, R"({"処理結果":{"コード":"Z000"}})");
+  EXPECT_EQ(strange.outcome, "unknown");
+  EXPECT_NE(strange.error.find("'Z000'"), std::string::npos);
+}
+
+TEST(VendorAnswerTest, UpdateKindsDependOnTheChange) {
+  const auto p = vendor_ja();
+  json cancel = {{"seal",
+                  {{"registration_number", "IN00000001"},
+                   {"status", "cancelled"},
+                   {"image_png_base64", "AAAA"},
+                   {"image_sha256", "00"}}}};
+  auto req = p.update_request({"12345678901", 7, 3, "seal", cancel});
+  auto body = json::parse(req.body());
+  EXPECT_EQ(body["異動種別"], "印鑑廃止");
+  EXPECT_EQ(body["異動内容"], (json{{"登録番号", "IN00000001"}}));
+  EXPECT_EQ(req["Idempotency-Key"], "kofu-12345678901-7");
+  cancel["seal"]["status"] = "registered";
+  body = json::parse(p.update_request({"12345678901", 8, 4, "seal", cancel}).body());
+  EXPECT_EQ(body["異動種別"], "印鑑登録");
+  EXPECT_EQ(body["異動内容"]["印影画像"], "AAAA");
+  const json move = {{"address",
+                      {{"postal_code", "100-0001"},
+                       {"prefecture", "東京都"},
+                       {"city", "架空市"},
+                       {"town", "桜町"},
+                       {"banchi", "1番地"},
+                       {"building", "コーポ M0000000001"},
+                       {"token", "M0000000001"}}},
+                     {"moved_in_date", "2019-05-01"}};
+  body = json::parse(p.update_request({"12345678901", 9, 5, "move", move}).body());
+  EXPECT_EQ(body["異動種別"], "転居");
+  EXPECT_EQ(body["異動連番"], 9);
+  EXPECT_EQ(body["異動内容"]["住所"]["方書"], "コーポ M0000000001");
+  EXPECT_EQ(body["異動内容"]["住民となった日"], "令和元年5月1日");
+}
+
+TEST(VendorAnswerTest, RendersRecordsTheVendorsWay) {
+  const auto p = vendor_ja();
+  const auto pop = population();
+  const resident& r = pop.front();
+  const auto rendered = p.rendering()->render(r);
+  EXPECT_EQ(rendered.name.family_kanji, wide(r.name.family_kanji, r.name.given_kanji));
+  EXPECT_EQ(rendered.name.family_kana, wide(r.name.family_kana, r.name.given_kana));
+  EXPECT_EQ(rendered.birth_date, wareki(r.birth_date));
+  EXPECT_EQ(rendered.address.building, vendor_person(r, "")["住所"]);
+  EXPECT_EQ(rendered.address.token, rendered.address.building);
+  EXPECT_EQ(rendered.resident_id, r.resident_id);
+  EXPECT_EQ(p.rendering()->sex(kofu::population::sex::female), "女");
+  std::string hittousha = r.hittousha;
+  hittousha.replace(hittousha.find(' '), 1, "\u3000");
+  EXPECT_EQ(rendered.hittousha, hittousha);
+}
+
+TEST(VendorAnswerTest, DecodesAnAnswerIntoTheModel) {
+  const auto p = vendor_ja();
+  const auto pop = population();
+  const resident& r = pop.front();
+  const auto a = p.decoder()->decode(juminhyo_answer("A-1", r, "H", "C-1-000000000001", 3), true);
+  ASSERT_FALSE(a.malformed);
+  EXPECT_TRUE(a.missing.empty());
+  EXPECT_EQ(a.certificate.application_number, "A-1");
+  EXPECT_EQ(a.certificate.type, "juminhyo");
+  EXPECT_EQ(a.certificate.serial, "C-1-000000000001");
+  EXPECT_EQ(a.certificate.source_version, 3);
+  ASSERT_EQ(a.certificate.persons.size(), 1u);
+  const auto& x = a.certificate.persons[0];
+  EXPECT_EQ(x.resident_id, r.resident_id);
+  EXPECT_EQ(x.source_version, -1);
+  EXPECT_EQ(x.name.family_kanji, wide(r.name.family_kanji, r.name.given_kanji));
+  EXPECT_EQ(x.sex, r.sex == kofu::population::sex::male ? "男" : "女");
+  ASSERT_TRUE(x.household_head);
+  EXPECT_EQ(*x.household_head, "H");
+  EXPECT_FALSE(x.mynumber);
+}
+
+TEST(VendorAnswerTest, PartialAnswersKeepWhatDecoded) {
+  const auto p = vendor_ja();
+  const json body = {{"処理結果", {{"コード", "0000"}}},
+                     {"申請番号", "A-2"},
+                     {"証明書", {{"種別", "11"}, {"版数", 1}}}};
+  const auto a = p.decoder()->decode(body, false);
+  EXPECT_FALSE(a.malformed);
+  EXPECT_EQ(a.certificate.application_number, "A-2");
+  ASSERT_EQ(a.missing.size(), 2u);
+  EXPECT_EQ(a.missing[0], "the certificate serial not found at /交付番号");
+  EXPECT_EQ(a.missing[1], "no persons at /記載者");
+  const auto none = p.decoder()->decode(json{{"申請番号", "A-3"}}, false);
+  ASSERT_TRUE(none.malformed);
+  EXPECT_EQ(*none.malformed, "no certificate object at /証明書");
+}
+
+std::string load_error(const json& profile) {
+  auto p = vendor_profile::parse(profile, "p.json");
+  return p ? std::string() : p.error().message;
+}
+
+json base_profile() {
+  auto doc = vendor_ja().document();
+  return doc;
+}
+
+TEST(VendorAnswerTest, BadProfilesFailAtLoadNamingThePath) {
+  auto doc = base_profile();
+  doc["issue"]["answer"]["persons"] = "記載者";
+  EXPECT_NE(load_error(doc).find("p.json: /issue/answer/persons: not a JSON pointer"),
+            std::string::npos)
+      << load_error(doc);
+  doc = base_profile();
+  doc["issue"]["outcome"]["code"] = json{{"jq", ".処理結果 | ???"}};
+  EXPECT_NE(load_error(doc).find("p.json: /issue/outcome/code/jq: jq:"), std::string::npos)
+      << load_error(doc);
+  doc = base_profile();
+  doc["issue"]["answer"]["persn"] = json::object();
+  EXPECT_NE(load_error(doc).find("p.json: /issue/answer/persn: unknown key"), std::string::npos);
+  doc = base_profile();
+  doc["render"]["birth_date"] = "{{birth_day|wareki}}";
+  EXPECT_NE(load_error(doc).find("p.json: /render/birth_date: unknown field '{{birth_day}}'"),
+            std::string::npos)
+      << load_error(doc);
+  doc = base_profile();
+  doc["update"]["kinds"]["seal"][0]["when"] = ".fields.seal.status ==";
+  EXPECT_NE(load_error(doc).find("p.json: /update/kinds/seal/0/when: jq:"), std::string::npos)
+      << load_error(doc);
+  doc = base_profile();
+  doc["issue"]["outcome"]["retry"].push_back("0000");
+  EXPECT_NE(load_error(doc).find("'0000' is already in 'ok'"), std::string::npos);
+}
+
+TEST(VendorAnswerTest, JqExtractsAndClassifies) {
+  auto doc = base_profile();
+  doc["issue"]["outcome"]["code"] = json{{"jq", ".[\"処理結果\"][\"コード\"] | ascii_downcase"}};
+  doc["issue"]["outcome"]["ok"] = json::array({"0000"});
+  doc["issue"]["outcome"]["retry"] = json::array({"w409"});
+  doc["issue"]["answer"]["serial"] = json{{"jq", "\"S-\" + .[\"交付番号\"]"}};
+  auto p = vendor_profile::parse(doc, "p.json");
+  ASSERT_TRUE(p) << p.error().message;
+  std::string error;
+  EXPECT_EQ(p->classify_issue(200, json{{"処理結果", {{"コード", "W409"}}}}, error), "retry");
+  const auto pop = population();
+  const auto a = p->decoder()->decode(juminhyo_answer("A-1", pop[0], "H", "9", 1), false);
+  EXPECT_EQ(a.certificate.serial, "S-9");
+}
+
+// The checker on vendor answers: the model rendered by the profile, answers decoded by it.
+struct vendor_check {
+  std::vector<resident> pop = population();
+  vendor_profile profile = vendor_ja();
+  verify::checker c = make();
+  std::uint64_t next_id = 1;
+
+  verify::checker make() {
+    verify::checker_options o;
+    o.decoder = profile.decoder();
+    o.answers = profile.decoder()->capabilities();
+    return verify::checker(verify::resident_model(pop, profile.rendering()), o);
+  }
+
+  // Sends a juminhyo request for resident `r` at t and answers it with `answer` at t + 1 ms.
+  void issue(const resident& r, std::int64_t t, const json& answer, const std::string& app_no) {
+    verify::issue_invoke inv;
+    inv.id = next_id++;
+    inv.t = t;
+    inv.application_number = app_no;
+    inv.resident_id = r.resident_id;
+    inv.card_serial = r.card_serial;
+    inv.certificate_type = "juminhyo";
+    inv.channel = "konbini";
+    c.on_issue_invoke(inv);
+    verify::issue_complete done;
+    done.id = inv.id;
+    done.t = t + 1'000'000;
+    done.status = 200;
+    done.answer =
+        std::make_shared<const verify::decoded_answer>(profile.decoder()->decode(answer, true));
+    c.on_issue_complete(done);
+  }
+  std::map<std::string, std::uint64_t> findings() {
+    c.finish();
+    std::map<std::string, std::uint64_t> out;
+    for (const auto& f : c.findings()) ++out[std::string(verify::to_string(f.kind))];
+    return out;
+  }
+};
+
+TEST(VendorAnswerTest, CorrectVendorAnswersRaiseNothing) {
+  vendor_check v;
+  std::size_t issued = 0;
+  for (std::size_t i = 0; i < v.pop.size() && issued < 10; ++i) {
+    const resident& r = v.pop[i];
+    if (r.status != kofu::population::resident_status::active) continue;  // never issuable
+    ++issued;
+    v.issue(r, static_cast<std::int64_t>(i) * 10'000'000,
+            juminhyo_answer("A-" + std::to_string(i), r, head_of(v.pop, r),
+                            "C-1-00000000000" + std::to_string(i), 1),
+            "A-" + std::to_string(i));
+  }
+  const auto f = v.findings();
+  EXPECT_TRUE(f.empty()) << testing::PrintToString(f) << " first: "
+                         << (v.c.findings().empty() ? std::string()
+                                                    : to_json(v.c.findings().front()).dump());
+  EXPECT_EQ(v.c.summary().outcomes.answered, 10u);
+}
+
+TEST(VendorAnswerTest, AnotherResidentsAddressIsForeignDataNamingTheSource) {
+  vendor_check v;
+  const resident& r = v.pop[0];
+  const resident* other = nullptr;
+  for (const auto& m : v.pop) {
+    if (m.household_id != r.household_id) {
+      other = &m;
+      break;
+    }
+  }
+  ASSERT_NE(other, nullptr);
+  json answer = juminhyo_answer("A-1", r, head_of(v.pop, r), "C-1-000000000001", 1);
+  answer["証明書"]["記載者"][0]["住所"] = vendor_person(*other, "")["住所"];
+  v.issue(r, 0, answer, "A-1");
+  const auto f = v.findings();
+  EXPECT_EQ(f.count("FOREIGN_DATA"), 1u) << testing::PrintToString(f);
+  ASSERT_FALSE(v.c.findings().empty());
+  EXPECT_EQ(v.c.findings().front().victim_resident, other->resident_id);
+}
+
+TEST(VendorAnswerTest, AnotherPersonsCertificateIsWrongPerson) {
+  vendor_check v;
+  const resident& r = v.pop[0];
+  const resident& other = v.pop[30];
+  v.issue(r, 0, juminhyo_answer("A-1", other, head_of(v.pop, other), "C-1-000000000001", 1), "A-1");
+  const auto f = v.findings();
+  EXPECT_EQ(f.count("WRONG_PERSON"), 1u) << testing::PrintToString(f);
+}
+
+TEST(VendorAnswerTest, ACertificateVersionThatNoRecordHadIsTorn) {
+  vendor_check v;
+  const resident& r = v.pop[0];
+  v.issue(r, 0, juminhyo_answer("A-1", r, head_of(v.pop, r), "C-1-000000000001", 2), "A-1");
+  const auto f = v.findings();
+  EXPECT_EQ(f.count("TORN"), 1u) << testing::PrintToString(f);
+  EXPECT_EQ(f.count("DIGEST_INVALID"), 0u);
+}
+
+TEST(VendorAnswerTest, AStaleAddressAfterAnAcknowledgedMoveIsStale) {
+  vendor_check v;
+  const resident& r = v.pop[0];
+  verify::update_invoke u;
+  u.id = 1000;
+  u.t = 0;
+  u.changes.push_back({r.resident_id, 2, 2, "move",
+                       json{{"address",
+                             {{"postal_code", "100-0001"},
+                              {"prefecture", "東京都"},
+                              {"city", "架空市"},
+                              {"town", "新町"},
+                              {"banchi", "2番地"},
+                              {"building", "ハイツ M0000000009"},
+                              {"token", "M0000000009"}}},
+                            {"moved_in_date", "2026-12-01"}}});
+  v.c.on_update_invoke(u);
+  v.c.on_update_complete({1000, 1'000'000, verify::update_outcome::ok});
+  // Long after the move was acknowledged, the old address under version 1.
+  v.issue(r, 5'000'000'000, juminhyo_answer("A-1", r, head_of(v.pop, r), "C-1-000000000001", 1),
+          "A-1");
+  const auto f = v.findings();
+  EXPECT_EQ(f.count("STALE"), 1u) << testing::PrintToString(f);
+}
+
+}  // namespace
