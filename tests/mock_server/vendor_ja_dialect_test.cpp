@@ -827,41 +827,114 @@ TEST_F(VendorJaDefectsTest, LinkageOverwriteHandsOutAnotherKoseki) {
 }
 
 // Two vendor-ja instances on one spool folder: one instance's print file reaches the other
-// instance's client (its 交付番号 carries the other instance number).
+// instance's client (its 交付番号 carries the other instance number). The same two instances
+// without the defect hand out no foreign answer.
 TEST_F(VendorJaDefectsTest, SpoolCollisionHandsOneInstancesAnswerToTheOthersClient) {
   const auto hot = hot_set(8);
   ASSERT_GE(hot.size(), 4u);
-  kofu::test::temp_dir spool;
-  auto a = start_server(
-      {"--defect", "spool-collision", "--spool-dir", spool.path().string(), "--instance", "1"});
-  auto b = start_server(
-      {"--defect", "spool-collision", "--spool-dir", spool.path().string(), "--instance", "2"});
-  tally t;
-  std::atomic<std::size_t> sent{0}, foreign{0};
-  const auto deadline = std::chrono::steady_clock::now() + kDefectDuration;
-  std::vector<std::thread> workers;
-  for (unsigned w = 0; w < kWorkers; ++w) {
-    workers.emplace_back([&, w] {
-      http_client to_a(a->port()), to_b(b->port());
-      for (;;) {
-        const auto i = sent.fetch_add(1);
-        if (i >= kMaxRequests || std::chrono::steady_clock::now() >= deadline || t.found) return;
-        const auto& r = hot[i % hot.size()];
-        const auto app = fmt::format("VS-{}-{}", w, i);
-        const bool first = (i / kWorkers) % 2 == w % 2;
-        auto res = (first ? to_a : to_b).post(kShinsei, shinsei(app, r));
-        if (res.status != 200 || code_of(res) != "0000") continue;
-        const auto answer = res.json();
-        const auto serial = answer["証明書"]["交付番号"].get<std::string>();
-        if (!serial.starts_with(first ? "C-1-" : "C-2-")) ++foreign;
-        t.record(problem_of(answer, app, r, "11"));
-      }
-    });
+  const auto run = [&](const std::vector<std::string>& args, std::chrono::milliseconds duration,
+                       bool stop_first, std::size_t& foreign_out) {
+    kofu::test::temp_dir spool;
+    auto a_args = args;
+    a_args.insert(a_args.end(), {"--spool-dir", spool.path().string(), "--instance", "1"});
+    auto b_args = args;
+    b_args.insert(b_args.end(), {"--spool-dir", spool.path().string(), "--instance", "2"});
+    auto a = start_server(a_args);
+    auto b = start_server(b_args);
+    auto t = std::make_unique<tally>();
+    std::atomic<std::size_t> sent{0}, foreign{0};
+    const auto deadline = std::chrono::steady_clock::now() + duration;
+    std::vector<std::thread> workers;
+    for (unsigned w = 0; w < kWorkers; ++w) {
+      workers.emplace_back([&, w] {
+        http_client to_a(a->port()), to_b(b->port());
+        for (;;) {
+          const auto i = sent.fetch_add(1);
+          if (i >= kMaxRequests || std::chrono::steady_clock::now() >= deadline) return;
+          if (stop_first && t->found) return;
+          const auto& r = hot[i % hot.size()];
+          const auto app = fmt::format("VS-{}-{}", w, i);
+          const bool first = (i / kWorkers) % 2 == w % 2;
+          auto res = (first ? to_a : to_b).post(kShinsei, shinsei(app, r));
+          if (res.status != 200 || code_of(res) != "0000") continue;
+          const auto answer = res.json();
+          const auto serial = answer["証明書"]["交付番号"].get<std::string>();
+          if (!serial.starts_with(first ? "C-1-" : "C-2-")) ++foreign;
+          t->record(problem_of(answer, app, r, "11"));
+        }
+      });
+    }
+    for (auto& th : workers) th.join();
+    foreign_out = foreign;
+    return t;
+  };
+  {
+    std::size_t foreign = 0;
+    auto t = run({"--defect", "spool-collision"}, kDefectDuration, true, foreign);
+    EXPECT_GT(t->wrong, 0u) << t->describe();
+    EXPECT_GT(foreign, 0u) << t->describe();
+    t->describe();
   }
-  for (auto& th : workers) th.join();
-  EXPECT_GT(t.wrong, 0u) << t.describe();
-  EXPECT_GT(foreign.load(), 0u) << t.describe();
+  {
+    std::size_t foreign = 0;
+    auto t = run({"--race-window-ms", "2"}, kControlDuration, false, foreign);
+    EXPECT_EQ(t->wrong, 0u) << t->describe();
+    EXPECT_EQ(foreign, 0u);
+    EXPECT_GT(t->issued, 0u);
+    t->describe();
+  }
+}
+
+// The correct server under moves of the residents being issued: some requests are answered
+// W409 (the record changed in flight), and every 0000 is right.
+TEST_F(VendorJaDefectsTest, ChangesInFlightAreAnsweredW409) {
+  const auto hot = hot_set(4);
+  ASSERT_GE(hot.size(), 2u);
+  auto server = start_server({"--race-window-ms", "2"});
+  std::atomic<bool> done{false};
+  std::thread updater([&] {
+    http_client client(server->port());
+    const auto deadline = std::chrono::steady_clock::now() + 3s;
+    for (std::int64_t seq = 1; seq < 5000 && !done && std::chrono::steady_clock::now() < deadline;
+         ++seq) {
+      for (const auto& r : hot) {
+        const auto id = r["resident_id"].get<std::string>();
+        auto res = ido(client, move_body(id, seq, fmt::format("W{:09}", seq)),
+                       fmt::format("{}-{}", id, seq));
+        EXPECT_EQ(code_of(res), "0000") << res.body;
+      }
+      std::this_thread::sleep_for(5ms);  // leave room for requests that complete
+    }
+  });
+  tally t;
+  std::atomic<std::size_t> w409{0};
+  run_load(
+      server->port(), 16, kMaxRequests, 3s,
+      [&](unsigned w, std::size_t i, http_client& client) {
+        const auto& r = hot[i % hot.size()];
+        const auto app = fmt::format("VW-{}-{}", w, i);
+        auto res = client.post(kShinsei, shinsei(app, r));
+        const auto code = code_of(res);
+        if (code == "W409") {
+          ++w409;
+          EXPECT_EQ(res.json()["申請番号"], app);
+          EXPECT_FALSE(res.json().contains("証明書"));
+        } else if (code == "0000") {
+          t.record(problem_of(res.json(), app, r, "11"));
+        } else {
+          ADD_FAILURE() << res.body;
+        }
+      },
+      std::nullopt, &t.never);
+  done = true;
+  updater.join();
+  EXPECT_EQ(t.wrong, 0u) << t.describe();
+  EXPECT_GT(w409.load(), 0u) << t.describe();
+  EXPECT_GT(t.issued, 0u);
   t.describe();
+  http_client client(server->port());
+  const auto metrics = client.get("/metrics").body;
+  EXPECT_EQ(metrics.find("kofu_mock_issue_retries_total 0\n"), std::string::npos) << metrics;
 }
 
 }  // namespace
