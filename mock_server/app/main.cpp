@@ -1,5 +1,5 @@
 // kofu-mock: the reference certificate-issuance server (DESIGN §4, §8a).
-//   kofu-mock --population FILE [--listen ADDR:PORT] [--defect NAME ...]
+//   kofu-mock --population FILE [--listen ADDR:PORT] [--defect NAME ...] [--dialect NAME]
 // The first line on standard output is "listening on http://ADDR:PORT" (or https://).
 
 #include <fmt/format.h>
@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> defects;
   int race_window_ms = -1, print_ms = -1, print_timeout_ms = 200, read_timeout_ms = 10'000;
   std::string spool_dir;
+  std::string dialect = "reference";
   app.add_option("--population", population, "population file (JSON Lines)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -50,6 +51,12 @@ int main(int argc, char** argv) {
   app.add_option("--defect", defects,
                  "switch on a defect (repeatable): " +
                      fmt::format("{}", fmt::join(kofu::mock::all_defect_names(), ", ")));
+  app.add_option("--dialect", dialect,
+                 "protocol at the HTTP edge: reference (docs/protocol.md) or vendor-ja "
+                 "(docs/vendor-ja.md, an invented vendor API); the processing and the defects "
+                 "behind it are the same")
+      ->check(CLI::IsMember({"reference", "vendor-ja"}))
+      ->capture_default_str();
   app.add_option("--threads", options.threads, "I/O threads (0 = max(2, cores))");
   app.add_option("--linkage-threads", options.linkage_threads, "戸籍 linkage threads")
       ->capture_default_str();
@@ -119,6 +126,8 @@ int main(int argc, char** argv) {
     options.print_timeout = std::chrono::milliseconds(print_timeout_ms);
     options.read_timeout = std::chrono::milliseconds(read_timeout_ms);
     if (!spool_dir.empty()) options.spool_dir = spool_dir;
+    options.dialect = dialect == "vendor-ja" ? kofu::mock::wire_dialect::vendor_ja
+                                             : kofu::mock::wire_dialect::reference;
 #ifdef KOFU_MOCK_BUILD
     options.build = KOFU_MOCK_BUILD;
 #endif

@@ -87,7 +87,12 @@ asio::awaitable<std::optional<print_job::outcome>> wait_printed(
 asio::awaitable<http_reply> issuance_pipeline::issue(std::string_view body) {
   auto parsed = parse_issue_request(body);
   if (auto* error = std::get_if<http_reply>(&parsed)) co_return std::move(*error);
-  const auto req = std::get<issue_request>(std::move(parsed));
+  auto op = issue(std::get<issue_request>(std::move(parsed)));
+  http_reply reply = co_await std::move(op);
+  co_return reply;
+}
+
+asio::awaitable<http_reply> issuance_pipeline::issue(issue_request req) {
   const auto& app = req.application_number;
   const bool version_check = !ctx_.defects.has(defect::no_version_check);
 

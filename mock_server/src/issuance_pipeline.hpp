@@ -20,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "http_reply.hpp"
+#include "issue_request.hpp"
 #include "service_context.hpp"
 
 namespace kofu::mock {
@@ -27,7 +28,11 @@ namespace kofu::mock {
 class issuance_pipeline {
  public:
   explicit issuance_pipeline(service_context& context) : ctx_(context) {}
+  // A POST /v1/issue body: parsed (400 on bad input), then issued.
   boost::asio::awaitable<http_reply> issue(std::string_view body);
+  // A request already parsed, e.g. by a dialect's translation layer (vendor_ja_dialect.hpp): the
+  // same stages, defects and answer (the reference answer body, or a reference error).
+  boost::asio::awaitable<http_reply> issue(issue_request req);
 
  private:
   service_context& ctx_;

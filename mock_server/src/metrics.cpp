@@ -22,6 +22,11 @@ void metrics::request_finished(const std::string& endpoint, unsigned status,
   if (endpoint == "issue" && status == 409) ++retries_;
 }
 
+void metrics::retry_answered() {
+  std::lock_guard lock(mutex_);
+  ++retries_;
+}
+
 std::string metrics::render() const {
   std::string out;
   out += "# HELP kofu_mock_requests_total Requests answered, by endpoint and HTTP status.\n";

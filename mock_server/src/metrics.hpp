@@ -24,6 +24,9 @@ class metrics {
   // One finished request: its endpoint label ("issue", "changes", …), status and duration.
   void request_finished(const std::string& endpoint, unsigned status,
                         std::chrono::nanoseconds duration);
+  // An issuance answered "retry" under another HTTP status (vendor-ja's W409 under 200): counted
+  // as kofu_mock_issue_retries_total like a 409 of the reference protocol.
+  void retry_answered();
   std::string render() const;
 
  private:

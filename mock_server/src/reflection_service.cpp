@@ -143,6 +143,12 @@ asio::awaitable<http_reply> reflection_service::change(std::string resident_id, 
   }
   auto c = std::get<resident_change>(std::move(parsed));
   c.resident_id = std::move(resident_id);
+  auto op = change(std::move(c));
+  http_reply reply = co_await std::move(op);
+  co_return reply;
+}
+
+asio::awaitable<http_reply> reflection_service::change(resident_change c) {
   auto op = on_writer([this, c = std::move(c)] { return apply_one(c); });
   http_reply reply = co_await std::move(op);
   co_return reply;
@@ -178,25 +184,37 @@ asio::awaitable<http_reply> reflection_service::batch(std::string body) {
     }
     changes.push_back(std::get<resident_change>(std::move(parsed)));
   }
-  auto op = on_writer([this, batch_id = id->get<std::string>(), changes = std::move(changes)] {
+  auto op = batch(id->get<std::string>(), std::move(changes));
+  http_reply reply = co_await std::move(op);
+  co_return reply;
+}
+
+asio::awaitable<http_reply> reflection_service::batch(std::string batch_id,
+                                                      std::vector<resident_change> changes) {
+  auto op = on_writer([this, batch_id = std::move(batch_id), changes = std::move(changes)] {
     return apply_batch(batch_id, changes);
   });
   http_reply reply = co_await std::move(op);
   co_return reply;
 }
 
-asio::awaitable<http_reply> reflection_service::maintenance(std::string authorization,
-                                                            std::string body) {
+std::optional<http_reply> reflection_service::admin_refusal(std::string_view authorization) const {
   const auto& token = ctx_.options.admin_token;
   if (token.empty()) {
-    co_return json_error(403, "admin_disabled",
-                         "admin calls are disabled: start kofu-mock with --admin-token");
+    return json_error(403, "admin_disabled",
+                      "admin calls are disabled: start kofu-mock with --admin-token");
   }
   const std::string expected = "Bearer " + token;
   if (authorization.size() != expected.size() ||
       CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) != 0) {
-    co_return json_error(401, "unauthorized", "header 'Authorization': bearer token required");
+    return json_error(401, "unauthorized", "header 'Authorization': bearer token required");
   }
+  return std::nullopt;
+}
+
+asio::awaitable<http_reply> reflection_service::maintenance(std::string authorization,
+                                                            std::string body) {
+  if (auto refused = admin_refusal(authorization)) co_return std::move(*refused);
   auto j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     co_return json_error(400, "malformed_json", "the body is not valid UTF-8 JSON");
@@ -214,7 +232,13 @@ asio::awaitable<http_reply> reflection_service::maintenance(std::string authoriz
     co_return json_error(400, "invalid_value",
                          "field 'duration_ms': must be an integer from 1 to 3600000");
   }
-  auto op = on_writer([this, ms = d->get<std::int64_t>()] { return open_maintenance(ms); });
+  auto op = maintenance(d->get<std::int64_t>());
+  http_reply reply = co_await std::move(op);
+  co_return reply;
+}
+
+asio::awaitable<http_reply> reflection_service::maintenance(std::int64_t duration_ms) {
+  auto op = on_writer([this, duration_ms] { return open_maintenance(duration_ms); });
   http_reply reply = co_await std::move(op);
   co_return reply;
 }

@@ -31,9 +31,22 @@ class reflection_service {
   reflection_service(const reflection_service&) = delete;
   reflection_service& operator=(const reflection_service&) = delete;
 
+  // The reference endpoints: parse the body (400 on bad input), then run as below.
   boost::asio::awaitable<http_reply> change(std::string resident_id, std::string body);
   boost::asio::awaitable<http_reply> batch(std::string body);
   boost::asio::awaitable<http_reply> maintenance(std::string authorization, std::string body);
+
+  // The same writers for requests already parsed, e.g. by a dialect's translation layer
+  // (vendor_ja_dialect.hpp). They answer exactly as the endpoints do after parsing.
+  boost::asio::awaitable<http_reply> change(resident_change c);
+  boost::asio::awaitable<http_reply> batch(std::string batch_id,
+                                           std::vector<resident_change> changes);
+  // nullopt when `authorization` is "Bearer <admin token>"; else the 403 (admin disabled) or 401
+  // answer.
+  std::optional<http_reply> admin_refusal(std::string_view authorization) const;
+  // A maintenance window of `duration_ms` (1 … 3 600 000, checked by the caller); no admin check.
+  boost::asio::awaitable<http_reply> maintenance(std::int64_t duration_ms);
+
   void stop();
 
  private:

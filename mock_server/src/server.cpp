@@ -29,6 +29,7 @@
 #include "kofu/mock/population_loader.hpp"
 #include "reflection_service.hpp"
 #include "service_context.hpp"
+#include "vendor_ja_dialect.hpp"
 
 namespace kofu::mock {
 
@@ -42,17 +43,6 @@ using nlohmann::json;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-bool is_json_content_type(std::string_view value) {
-  // "application/json" with optional parameters (charset=utf-8), case-insensitive type.
-  const std::string_view kType = "application/json";
-  if (value.size() < kType.size()) return false;
-  for (std::size_t i = 0; i < kType.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(value[i])) != kType[i]) return false;
-  }
-  const auto rest = value.substr(kType.size());
-  return rest.empty() || rest.front() == ';' || rest.front() == ' ';
-}
 
 }  // namespace
 
@@ -83,6 +73,7 @@ class server::impl {
   std::unique_ptr<service_context> ctx_;
   std::unique_ptr<issuance_pipeline> pipeline_;
   std::unique_ptr<reflection_service> reflection_;
+  std::unique_ptr<vendor_ja_dialect> vendor_ja_;  // set with --dialect vendor-ja
   std::unique_ptr<asio::io_context> io_;
   std::optional<ssl::context> ssl_;
   std::unique_ptr<tcp::acceptor> acceptor_;
@@ -103,6 +94,9 @@ server::impl::impl(server_options options) : options_(std::move(options)) {
       options_, std::get<std::vector<resident_record>>(std::move(loaded)));
   pipeline_ = std::make_unique<issuance_pipeline>(*ctx_);
   reflection_ = std::make_unique<reflection_service>(*ctx_);
+  if (options_.dialect == wire_dialect::vendor_ja) {
+    vendor_ja_ = std::make_unique<vendor_ja_dialect>(*ctx_, *pipeline_, *reflection_);
+  }
   io_ = std::make_unique<asio::io_context>();
 
   if (options_.tls.enabled()) {
@@ -285,6 +279,7 @@ asio::awaitable<void> server::impl::serve(Stream& stream) {
       } else {
         co_return;  // connection error: nobody to answer
       }
+      if (vendor_ja_) reply = vendor_ja_dialect::http_fault(reply);
       const auto status = reply.status;
       ctx_->stats.request_started();
       auto op = send(std::move(reply), 11, false);
@@ -315,17 +310,32 @@ asio::awaitable<http_reply> server::impl::route(const http::request<http::string
   const auto content_type = request[http::field::content_type];
   const bool json_body =
       is_json_content_type(std::string_view(content_type.data(), content_type.size()));
+  // HTTP-level faults are written in the dialect's form.
+  const auto fault = [&](http_reply reply) {
+    return vendor_ja_ ? vendor_ja_dialect::http_fault(reply) : reply;
+  };
   const auto need = [&](http::verb verb) -> std::optional<http_reply> {
     if (method != verb) {
-      return json_error(405, "method_not_allowed",
-                        fmt::format("{} accepts {} only", target, http::to_string(verb)));
+      return fault(json_error(405, "method_not_allowed",
+                              fmt::format("{} accepts {} only", target, http::to_string(verb))));
     }
     if (verb == http::verb::post && !json_body) {
-      return json_error(415, "unsupported_media_type",
-                        "header 'Content-Type': must be application/json");
+      return fault(json_error(415, "unsupported_media_type",
+                              "header 'Content-Type': must be application/json"));
     }
     return std::nullopt;
   };
+
+  if (vendor_ja_) {
+    // The vendor's endpoints replace the reference ones (all under /v1/); /healthz, /version and
+    // /metrics stay.
+    auto op = vendor_ja_->handle(request, target, endpoint);
+    auto handled = co_await std::move(op);
+    if (handled) co_return std::move(*handled);
+    if (target.starts_with("/v1/")) {
+      co_return fault(json_error(404, "not_found", fmt::format("no endpoint {}", target)));
+    }
+  }
 
   if (target == "/v1/issue") {
     endpoint = "issue";
@@ -372,17 +382,20 @@ asio::awaitable<http_reply> server::impl::route(const http::request<http::string
   if (target == "/version") {
     endpoint = "version";
     if (auto e = need(http::verb::get)) co_return *e;
-    co_return json_reply(200, {{"name", "kofu-mock"},
-                               {"version", KOFU_VERSION},
-                               {"build", options_.build},
-                               {"defects", ctx_->defects.names()}});
+    json version = {{"name", "kofu-mock"},
+                    {"version", KOFU_VERSION},
+                    {"build", options_.build},
+                    {"defects", ctx_->defects.names()}};
+    // The reference answer stays as docs/protocol.md has it; no "dialect" means reference.
+    if (vendor_ja_) version["dialect"] = "vendor-ja";
+    co_return json_reply(200, version);
   }
   if (target == "/metrics") {
     endpoint = "metrics";
     if (auto e = need(http::verb::get)) co_return *e;
     co_return http_reply{200, ctx_->stats.render(), "text/plain; version=0.0.4"};
   }
-  co_return json_error(404, "not_found", fmt::format("no endpoint {}", target));
+  co_return fault(json_error(404, "not_found", fmt::format("no endpoint {}", target)));
 }
 
 server::server(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {}

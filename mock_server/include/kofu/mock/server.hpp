@@ -23,6 +23,13 @@ struct tls_options {
   bool enabled() const { return !certificate_chain.empty(); }
 };
 
+// The protocol spoken at the HTTP edge. Behind it the processing, the registry and every defect
+// are the same.
+enum class wire_dialect {
+  reference,  // docs/protocol.md
+  vendor_ja,  // docs/vendor-ja.md: an invented vendor API in Japanese, result codes under 200
+};
+
 struct server_options {
   std::filesystem::path population;  // the population file (docs/population.md)
   std::string listen_address = "127.0.0.1";
@@ -30,6 +37,7 @@ struct server_options {
   unsigned threads = 0;          // I/O threads; 0 = max(2, hardware concurrency)
   unsigned linkage_threads = 2;  // 戸籍 linkage component's own threads
   defect_set defects;
+  wire_dialect dialect = wire_dialect::reference;
   tls_options tls;
   std::string admin_token;  // bearer token for /v1/admin/*; empty = admin disabled
   unsigned instance = 1;    // appears in certificate serials (C-<instance>-…)
