@@ -332,6 +332,39 @@ TEST(KofuRunTest, KillNineOfKofuTakesTheEmbeddedServer) {
   EXPECT_TRUE(gone) << "kofu-mock (pid " << mock << ") outlived kill -9 of kofu";
 }
 
+// Issue 15: a second SIGINT exits at once, and takes the embedded server with it.
+TEST(KofuRunTest, SecondSigintExitsAtOnce) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  json s = json::parse(small_scenario);
+  // Every answer takes 4 s: after the first SIGINT, kofu waits for the requests in flight.
+  s["load"]["timeout_ms"] = 600000;
+  s["target"] = {{"mock_args", {"--print-ms", "4000", "--print-timeout-ms", "60000"}}};
+  kofu::test::write_file(dir / "s.json", s.dump());
+  kofu::test::child_process run({kofu::test::kofu_binary(), "run", (dir / "s.json").string(),
+                                 "--out", (dir / "out").string(), "--duration", "60"},
+                                dir / "err.txt");
+  const auto m = wait_for_text(dir / "err.txt", std::regex(R"(started kofu-mock \(pid (\d+)\))"),
+                               std::chrono::seconds(60));
+  ASSERT_TRUE(m.has_value()) << kofu::test::read_file(dir / "err.txt");
+  const int mock = std::stoi(*m);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  run.signal(SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // two signals, not one pending
+  run.signal(SIGINT);
+  const auto code = run.wait(std::chrono::seconds(3));
+  ASSERT_TRUE(code.has_value()) << "a second SIGINT did not end kofu run";
+  EXPECT_EQ(*code, 128 + SIGINT);
+  EXPECT_NE(kofu::test::read_file(dir / "err.txt").find("second interrupt"), std::string::npos);
+  const auto deadline = clock_type::now() + std::chrono::seconds(5);
+  while (!process_gone(mock) && clock_type::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const bool gone = process_gone(mock);
+  if (!gone) ::kill(mock, SIGKILL);
+  EXPECT_TRUE(gone) << "kofu-mock (pid " << mock << ") outlived kofu";
+}
+
 // Issue 15: a target that refuses connections stops the run at once, with the reason.
 TEST(KofuRunTest, UnreachableTargetFailsFast) {
   if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
