@@ -14,12 +14,12 @@ mkdir -p "$out"
 kofu=build/release/harness/kofu
 
 echo "== 1. correct reference server: expect verdict pass"
-"$kofu" run scenarios/demo.json --out "$out/correct"
+"$kofu" run scenarios/demo.json --out "$out/correct" --force
 
 echo
 echo "== 2. reference server with defect channel-slot (④ window and store at the same moment): expect findings"
 set +e
-"$kofu" run scenarios/demo.json --out "$out/channel-slot" --defect channel-slot --duration 10
+"$kofu" run scenarios/demo.json --out "$out/channel-slot" --force --defect channel-slot --duration 10
 code=$?
 set -e
 if [[ $code -ne 1 ]]; then

@@ -55,11 +55,107 @@ struct run_args {
   double duration = 0;  // 0: as the scenario says
   bool quiet = false;
   bool verify_after_only = false;  // no online verifier during the load
+  bool force = false;              // clear an existing run folder first
 };
 
+// SIGINT / SIGTERM: the first stops the load (the driver polls stop_requested), the second exits
+// at once. Only lock-free atomics and async-signal-safe calls in the handler.
 std::atomic<bool> stop_requested{false};
+std::atomic<int> stop_signal{0};
+std::atomic<pid_t> embedded_pid{-1};
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<pid_t>::is_always_lock_free);
 
-extern "C" void on_sigint(int) { stop_requested.store(true); }
+extern "C" void on_stop_signal(int signo) {
+  int expected = 0;
+  if (stop_signal.compare_exchange_strong(expected, signo)) {
+    stop_requested.store(true);
+    return;
+  }
+  // The embedded server would die with us anyway (PR_SET_PDEATHSIG); this is sooner.
+  if (const pid_t pid = embedded_pid.load(); pid > 0) ::kill(pid, SIGKILL);
+  const char message[] =
+      "\nkofu run: second interrupt: exiting now; the history keeps what was flushed "
+      "(kofu verify DIR verifies it)\n";
+  [[maybe_unused]] const auto ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+  ::_exit(128 + signo);
+}
+
+// Installs the handler for SIGINT and SIGTERM; restores the previous ones on destruction.
+class stop_signals {
+ public:
+  stop_signals() {
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &previous_int_);
+    ::sigaction(SIGTERM, &action, &previous_term_);
+  }
+  ~stop_signals() {
+    ::sigaction(SIGINT, &previous_int_, nullptr);
+    ::sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  stop_signals(const stop_signals&) = delete;
+  stop_signals& operator=(const stop_signals&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
+// The files only `kofu run` writes in a run folder: --force clears a folder only when it holds
+// one of them, so that a mistyped --out can never wipe a folder that is not a run's.
+bool looks_like_run_folder(const fs::path& dir) {
+  std::error_code ec;
+  for (const char* name : {"history.jsonl", "history.jsonl.zst", "run.json", "report.json",
+                           "population.jsonl", "kofu-mock.log"}) {
+    if (fs::exists(dir / name, ec)) return true;
+  }
+  return false;
+}
+
+// Makes `dir` an empty folder only its owner can read (0700). An existing non-empty folder is
+// refused unless `force`, which clears it: two runs' files are never mixed (issue 15: a run that
+// wrote history.jsonl.zst beside an older history.jsonl was verified on the older one).
+// Returns an error message, empty on success.
+std::string prepare_run_folder(const fs::path& dir, bool force) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec))
+      return fmt::format("{}: exists and is not a folder", dir.string());
+    if (!fs::is_empty(dir, ec)) {
+      if (!force) {
+        return fmt::format(
+            "{}: the run folder exists and is not empty; name a new one with --out, or add "
+            "--force to clear it first",
+            dir.string());
+      }
+      if (!looks_like_run_folder(dir)) {
+        return fmt::format(
+            "{}: --force clears only a kofu run folder (one holding history.jsonl, run.json or "
+            "population.jsonl); this one holds none: name a new folder with --out",
+            dir.string());
+      }
+      std::vector<fs::path> entries;
+      for (const auto& entry : fs::directory_iterator(dir, ec)) entries.push_back(entry.path());
+      if (ec) return fmt::format("{}: cannot clear: {}", dir.string(), ec.message());
+      for (const auto& entry : entries) {
+        fs::remove_all(entry, ec);
+        if (ec) return fmt::format("{}: cannot clear: {}", entry.string(), ec.message());
+      }
+    }
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return fmt::format("{}: {}", dir.string(), ec.message());
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (ec) return fmt::format("{}: {}", dir.string(), ec.message());
+  return {};
+}
+
+// What a run leaves may name the admin token only by this: the first 16 hex digits of its
+// SHA-256, enough to tell two tokens apart, useless to call the server with.
+std::string token_fingerprint(const std::string& token) {
+  return "sha256:" + kofu::sha256_hex(token).substr(0, 16);
+}
 
 std::string utc_stamp(const char* format) {
   const std::time_t now = std::time(nullptr);
@@ -138,6 +234,7 @@ json stats_json(const kofu::driver::run_result& r) {
           {"errors", s.errors},
           {"timeouts", s.timeouts},
           {"late", s.late},
+          {"very_late", s.very_late},
           {"dropped", s.dropped},
           {"connects", s.connects},
           {"max_backlog", s.max_backlog},
@@ -152,6 +249,9 @@ json stats_json(const kofu::driver::run_result& r) {
 }
 
 int run(run_args& args) {
+  // Everything a run leaves is its owner's only: folders 0700, files 0600 (report writers and the
+  // history writer included, whatever mode they ask for).
+  ::umask(077);
   // 1. The scenario, with the command line's overrides.
   auto loaded = kofu::scenario::load_file(args.scenario);
   if (!loaded) {
@@ -184,17 +284,42 @@ int run(run_args& args) {
     endpoints.push_back(*ep);
   }
 
-  // 2. The output folder.
+  // 2. The TLS context whenever TLS may be spoken (an embedded server may be started with
+  // --tls-cert among its mock_args; it then announces an https:// address), and the targets
+  // checked before anything is written: one that refuses connections or fails TLS verification
+  // would otherwise be driven for the whole run, every request an error.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  const bool any_tls = sc.target.embedded || std::any_of(endpoints.begin(), endpoints.end(),
+                                                         [](const auto& e) { return e.tls; });
+  if (any_tls) {
+    auto ctx = kofu::driver::make_tls_context(sc.target.tls);
+    if (!ctx) {
+      std::fprintf(stderr, "kofu run: %s\n", ctx.error().message.c_str());
+      return 2;
+    }
+    tls = *ctx;
+  }
+  for (const auto& ep : endpoints) {
+    // Any HTTP answer (a vendor's server may know no /healthz) proves the connection and TLS.
+    auto probe = kofu::driver::http_get(ep.base, "/healthz", std::chrono::seconds(5), tls.get(),
+                                        sc.target.tls.server_name);
+    if (!probe) {
+      std::fprintf(stderr, "kofu run: target %s cannot be used, nothing was run: %s\n",
+                   ep.base.c_str(), probe.error().message.c_str());
+      return 2;
+    }
+  }
+
+  // The output folder.
   const fs::path dir =
       args.out.empty()
           ? fs::path("kofu-out") / fmt::format("{}-{}", sc.name, utc_stamp("%Y%m%dT%H%M%SZ"))
           : fs::path(args.out);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "kofu run: %s: %s\n", dir.c_str(), ec.message().c_str());
+  if (const auto problem = prepare_run_folder(dir, args.force); !problem.empty()) {
+    std::fprintf(stderr, "kofu run: %s\n", problem.c_str());
     return 2;
   }
+  const stop_signals signals;
 
   // 3. The population: generated into the folder, or the scenario's file.
   fs::path population_path;
@@ -238,19 +363,7 @@ int run(run_args& args) {
   const kofu::driver::population_index index(std::move(*residents), sc.concentration.hot_residents,
                                              sc.seed);
 
-  // 4. The target. A TLS context whenever TLS may be spoken (an embedded server may be started
-  // with --tls-cert among its mock_args; it then announces an https:// address).
-  std::shared_ptr<boost::asio::ssl::context> tls;
-  const bool any_tls = sc.target.embedded || std::any_of(endpoints.begin(), endpoints.end(),
-                                                         [](const auto& e) { return e.tls; });
-  if (any_tls) {
-    auto ctx = kofu::driver::make_tls_context(sc.target.tls);
-    if (!ctx) {
-      std::fprintf(stderr, "kofu run: %s\n", ctx.error().message.c_str());
-      return 2;
-    }
-    tls = *ctx;
-  }
+  // 4. The target.
   std::unique_ptr<kofu::driver::embedded_server> server;
   if (sc.target.embedded) {
     auto binary = kofu::driver::find_mock_binary();
@@ -260,18 +373,12 @@ int run(run_args& args) {
                    "or on the PATH)\n");
       return 2;
     }
-    const fs::path token_file = dir / "admin-token";
-    {
-      std::ofstream t(token_file, std::ios::trunc);
-      t << sc.target.admin_token << '\n';
-    }
-    ::chmod(token_file.c_str(), 0600);
     kofu::driver::embedded_options o;
     o.binary = *binary;
     o.population = population_path;
     o.defects = sc.target.defects;
     o.extra_args = sc.target.mock_args;
-    o.admin_token_file = token_file;
+    o.admin_token = sc.target.admin_token;
     o.log_file = dir / "kofu-mock.log";
     o.tls = tls.get();
     o.server_name = sc.target.tls.server_name;
@@ -281,6 +388,7 @@ int run(run_args& args) {
       return 2;
     }
     server = std::move(*started);
+    embedded_pid.store(server->pid());
     endpoints = {*kofu::driver::parse_endpoint(server->url())};
     sc.target.urls = {server->url()};
     if (!args.quiet) {
@@ -348,12 +456,16 @@ int run(run_args& args) {
   const auto run_number = static_cast<std::uint32_t>(std::time(nullptr) % 1000000);
   json target{{"kind", sc.target.embedded ? "embedded" : "urls"},
               {"urls", sc.target.urls},
+              {"admin_token_fingerprint", token_fingerprint(sc.target.admin_token)},
               {"profile", sc.target.profile},
               {"profile_name", profile ? json(profile->name()) : json("reference")},
               // The profile itself, so that `kofu verify` reads the answers the same way.
               {"profile_document", profile ? profile->document() : json(nullptr)},
               {"tls_verify", sc.target.tls.verify},
               {"defects", sc.target.defects}};
+  // The scenario as run, but never the token itself (issue 15 item 6).
+  sc.document["target"]["admin_token"] =
+      "<redacted " + token_fingerprint(sc.target.admin_token) + ">";
   const json header{{"type", "header"},
                     {"format", "kofu-history/1"},
                     {"kofu_version", KOFU_VERSION},
@@ -424,14 +536,16 @@ int run(run_args& args) {
       last_plain = std::chrono::steady_clock::now();
     }
   };
-  struct sigaction action {};
-  action.sa_handler = on_sigint;
-  sigemptyset(&action.sa_mask);
-  struct sigaction previous {};
-  ::sigaction(SIGINT, &action, &previous);
   const auto result = kofu::driver::run(rs);
-  ::sigaction(SIGINT, &previous, nullptr);
   if (tty && !args.quiet) fmt::print(stderr, "\n");
+  const int signo = stop_signal.load();
+  if (result.end_reason == "interrupted") {
+    fmt::print(stderr,
+               "kofu run: interrupted by {} after {:.1f} s: the load stopped; verifying what was "
+               "recorded (a second {} exits at once)\n",
+               signo == SIGTERM ? "SIGTERM" : "SIGINT", result.elapsed_s,
+               signo == SIGTERM ? "SIGTERM" : "Ctrl-C");
+  }
 
   // 7. Footer, close, stop the server.
   {
@@ -441,6 +555,9 @@ int run(run_args& args) {
                                  std::chrono::steady_clock::now() - anchor)
                                  .count()},
                        {"reason", result.end_reason},
+                       {"signal", signo == 0         ? json(nullptr)
+                                  : signo == SIGTERM ? json("SIGTERM")
+                                                     : json("SIGINT")},
                        {"stats", stats_json(result)}});
   }
   auto closed = (*writer)->close();
@@ -455,6 +572,7 @@ int run(run_args& args) {
   }
   if (server) {
     const int status = server->stop();
+    embedded_pid.store(-1);
     if (status != 0 && !args.quiet) {
       fmt::print(stderr, "kofu run: kofu-mock exited with status {} (see {})\n", status,
                  (dir / "kofu-mock.log").string());
@@ -462,7 +580,9 @@ int run(run_args& args) {
   }
   {
     std::ofstream summary(dir / "run.json", std::ios::trunc);
-    summary << stats_json(result).dump(2) << '\n';
+    json summary_json = stats_json(result);
+    summary_json["end_reason"] = result.end_reason;
+    summary << summary_json.dump(2) << '\n';
   }
   if (!closed) {
     std::fprintf(stderr, "kofu run: %s\n", closed.error().message.c_str());
@@ -519,9 +639,12 @@ const kofu::app::command_registration registration(20, [](CLI::App& app, int& ex
                   "Defect of the embedded kofu-mock (repeatable; replaces the scenario's)");
   cmd->add_option("--duration", args->duration,
                   "Run this many seconds instead (phases cut or "
-                  "the last one lengthened)")
-      ->check(CLI::PositiveNumber);
+                  "the last one lengthened; above 0 up to 604800, one week)")
+      ->check(CLI::Range(0.001, 604800.0));
   cmd->add_flag("--quiet", args->quiet, "No progress lines");
+  cmd->add_flag("--force", args->force,
+                "Clear the --out folder first when it already holds a run (otherwise an existing, "
+                "non-empty folder is refused)");
   cmd->add_flag("--verify-after-only", args->verify_after_only,
                 "No online verifier during the load (findings only in the final report): kofu's "
                 "memory then stays flat however long the run; the online verifier keeps 12 bytes "

@@ -122,6 +122,19 @@ asio::awaitable<void> sleep_until(asio::steady_timer& timer, clock_type::time_po
   }
 }
 
+// Arrivals still due when the schedule is abandoned at the phase's end (the sender fell behind):
+// counted as dropped, up to this many, so that a rate far beyond what can be sent ends on time
+// and still shows as not sent.
+constexpr std::uint64_t max_counted_unsent = 10'000'000;
+
+// A loop that did not have to wait for its next arrival yields after this many, so that the
+// connections of its io_context get to send.
+constexpr unsigned arrivals_between_yields = 64;
+
+// An open-model request sent later than this after its intended time counts as very late: the
+// driver could not keep the schedule (DESIGN §7 measures latency from the intended time anyway).
+constexpr auto very_late_bound = std::chrono::seconds(1);
+
 }  // namespace
 
 std::string application_number(std::uint32_t run_number, std::uint64_t id) {
@@ -277,10 +290,26 @@ class worker : public driver_thread {
     asio::steady_timer timer(io_);
     std::vector<issue_request> group;
     const auto max_backlog = settings_.scenario->load.max_backlog;
+    phase_end_ = start + std::chrono::duration_cast<clock_type::duration>(
+                             std::chrono::duration<double>(ph.duration_s));
+    unsigned without_wait = 0;
     while (auto t = schedule.next()) {
       if (stopped()) break;
       const auto intended = start + std::chrono::nanoseconds(*t);
-      co_await sleep_until(timer, intended, settings_.stop);
+      if (clock_type::now() >= phase_end_) {
+        // Behind schedule at the phase's end: what is still due is never sent.
+        std::uint64_t unsent = 1;
+        while (unsent < max_counted_unsent && schedule.next()) ++unsent;
+        stats_.scheduled += unsent;
+        stats_.dropped += unsent;
+        break;
+      }
+      if (intended > clock_type::now()) {
+        without_wait = 0;
+        co_await sleep_until(timer, intended, settings_.stop);
+      } else if (++without_wait % arrivals_between_yields == 0) {
+        co_await asio::post(io_, asio::use_awaitable);
+      }
       if (stopped()) break;
       generator_.next_arrival(group);
       for (const auto& r : group) {
@@ -312,7 +341,13 @@ class worker : public driver_thread {
 
   asio::awaitable<void> connection_loop(unsigned slot) {
     for (;;) {
-      while (!backlog_.empty() && !stopped()) {
+      // The backlog ends with its phase: a request not sent by then is dropped, not sent late
+      // into the next phase (or past the run's end).
+      if (clock_type::now() >= phase_end_ && !backlog_.empty()) {
+        stats_.dropped += backlog_.size();
+        backlog_.clear();
+      }
+      while (!backlog_.empty() && !stopped() && clock_type::now() < phase_end_) {
         const pending_issue job = backlog_.front();
         backlog_.pop_front();
         co_await issue(*conns_[slot], slot, job);
@@ -356,6 +391,7 @@ class worker : public driver_thread {
     explicit group_gate(asio::io_context& io) : release(io) {}
     std::vector<issue_request> members;
     std::size_t joined = 1;
+    bool released = false;       // full, or given up: the members send
     asio::steady_timer release;  // every member waits on it: cancelled when the group is full
   };
 
@@ -371,9 +407,11 @@ class worker : public driver_thread {
         request = gate->members[gate->joined++];
         if (gate->joined == gate->members.size()) {
           gathering_.reset();
+          gate->released = true;
           gate->release.cancel();
         } else {
-          co_await gate->release.async_wait(as_values);
+          // The opener re-arms the timer in slices; each wakes the members, who wait again.
+          while (!gate->released) co_await gate->release.async_wait(as_values);
         }
       } else if (closed_group_size_ >= 2 && generator_.next_is_group()) {
         generator_.next_group(group, closed_group_size_);
@@ -381,14 +419,20 @@ class worker : public driver_thread {
         gate->members = group;
         request = gate->members[0];
         gathering_ = gate;
-        const auto limit = clock_type::now() +
-                           std::chrono::milliseconds(settings_.scenario->load.timeout_ms) + think +
-                           std::chrono::milliseconds(50);
-        gate->release.expires_at(std::min(limit, end));
-        co_await gate->release.async_wait(as_values);
+        const auto limit = std::min(
+            clock_type::now() + std::chrono::milliseconds(settings_.scenario->load.timeout_ms) +
+                think + std::chrono::milliseconds(50),
+            end);
+        // In slices, so that a stop request is noticed promptly.
+        while (!gate->released && !stopped() && clock_type::now() < limit) {
+          gate->release.expires_at(
+              std::min(limit, clock_type::now() + std::chrono::milliseconds(100)));
+          co_await gate->release.async_wait(as_values);
+        }
         // Not full in time: those present go; the members no one took are not sent.
-        if (gathering_ == gate) {
-          gathering_.reset();
+        if (!gate->released) {
+          if (gathering_ == gate) gathering_.reset();
+          gate->released = true;
           gate->release.cancel();
         }
       } else {
@@ -398,10 +442,9 @@ class worker : public driver_thread {
       if (stopped() || clock_type::now() >= end) break;
       ++stats_.scheduled;
       co_await issue(*conns_[slot], slot, {request, clock_type::now()});
-      if (think_ms > 0) {
-        timer.expires_after(think);
-        co_await timer.async_wait(as_values);
-      }
+      // Thinking ends with the phase (and on stop), however long the scenario says it lasts.
+      if (think_ms > 0)
+        co_await sleep_until(timer, std::min(clock_type::now() + think, end), settings_.stop);
     }
   }
 
@@ -489,6 +532,7 @@ class worker : public driver_thread {
     else
       ++st.errors;
     if (result.sent_at - job.intended > std::chrono::milliseconds(1)) ++st.late;
+    if (result.sent_at - job.intended > very_late_bound) ++st.very_late;
     if (!warmup_) {
       st.latency.record(micros(result.received_at - job.intended));
       st.service_time.record(micros(result.received_at - result.sent_at));
@@ -501,6 +545,7 @@ class worker : public driver_thread {
   std::deque<pending_issue> backlog_;
   std::vector<unsigned> idle_;
   bool open_phase_done_ = false;
+  clock_type::time_point phase_end_ = clock_type::time_point::max();  // open model
   bool warmup_ = false;
   unsigned closed_group_size_ = 0;         // closed model: 0 or < 2 means no groups
   std::shared_ptr<group_gate> gathering_;  // closed model: the group still taking members
@@ -606,9 +651,16 @@ class updater : public driver_thread {
     arrival_schedule schedule(whole, 1.0, 0.5);
     asio::steady_timer timer(io_);
     task_latch inner(io_);
+    unsigned without_wait = 0;
     while (auto t = schedule.next()) {
-      if (stopped()) break;
-      co_await sleep_until(timer, run_start_ + std::chrono::nanoseconds(*t), settings_.stop);
+      if (stopped() || clock_type::now() >= end_) break;
+      const auto when = run_start_ + std::chrono::nanoseconds(*t);
+      if (when > clock_type::now()) {
+        without_wait = 0;
+        co_await sleep_until(timer, when, settings_.stop);
+      } else if (++without_wait % arrivals_between_yields == 0) {
+        co_await asio::post(io_, asio::use_awaitable);
+      }
       if (stopped()) break;
       if (free_.empty()) {
         ++skipped_;
@@ -787,10 +839,14 @@ class updater : public driver_thread {
       detail["error"] = r.error;
     }
     event_line("maintenance", "start", sent_ns, detail);
-    // The end marker at the window's planned end (the server's clock decides the real one).
-    asio::steady_timer until(io_, clock_type::now() + std::chrono::milliseconds(e.duration_ms));
-    co_await until.async_wait(as_values);
-    event_line("maintenance", "end", now_ns(), json{{"duration_ms", e.duration_ms}});
+    // The end marker at the window's planned end (the server's clock decides the real one), or at
+    // the run's end (or stop) when that comes first: no wait outlasts the run.
+    asio::steady_timer until(io_);
+    const auto planned_end = clock_type::now() + std::chrono::milliseconds(e.duration_ms);
+    co_await sleep_until(until, std::min(planned_end, end_), settings_.stop);
+    json end_detail{{"duration_ms", e.duration_ms}};
+    if (clock_type::now() < planned_end) end_detail["cut"] = stopped() ? "stop" : "run_end";
+    event_line("maintenance", "end", now_ns(), end_detail);
   }
 
   asio::awaitable<void> reflection_batch(const scenario::event& e) {
@@ -913,15 +969,17 @@ class updater : public driver_thread {
       if (rc != 0) {
         result["error"] = std::string("cannot start: ") + std::strerror(rc);
       } else {
-        const auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
-                                                      std::chrono::duration<double>(e.timeout_s));
+        // The command's timeout, but never past the run's end or a stop.
+        const auto deadline =
+            std::min(end_, clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
+                                                   std::chrono::duration<double>(e.timeout_s)));
         int status = 0;
         bool timed_out = false;
         for (;;) {
           const pid_t w = ::waitpid(pid, &status, WNOHANG);
           if (w == pid) break;
           if (w < 0 && errno != EINTR) break;
-          if (clock_type::now() > deadline && !timed_out) {
+          if ((clock_type::now() > deadline || stopped()) && !timed_out) {
             ::kill(pid, SIGKILL);
             timed_out = true;
           }

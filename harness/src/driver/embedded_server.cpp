@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,9 +108,12 @@ result<std::unique_ptr<embedded_server>> embedded_server::start(const embedded_o
     args.push_back("--defect");
     args.push_back(d);
   }
-  if (!o.admin_token_file.empty()) {
+  // The token reaches the server through a pipe on its descriptor 3, never through a file or its
+  // command line (which /proc shows to every user).
+  constexpr int token_fd_in_child = 3;
+  if (!o.admin_token.empty()) {
     args.push_back("--admin-token-file");
-    args.push_back(o.admin_token_file.string());
+    args.push_back(fmt::format("/dev/fd/{}", token_fd_in_child));
   }
   args.insert(args.end(), o.extra_args.begin(), o.extra_args.end());
   std::vector<char*> argv;
@@ -119,27 +122,67 @@ result<std::unique_ptr<embedded_server>> embedded_server::start(const embedded_o
 
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return make_error(errc::io, "pipe failed");
-  const int log_fd = ::open(o.log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int token_fd = -1;
+  if (!o.admin_token.empty()) {
+    int token_pipe[2];
+    if (::pipe2(token_pipe, O_CLOEXEC) != 0) {
+      ::close(out[0]);
+      ::close(out[1]);
+      return make_error(errc::io, "pipe failed");
+    }
+    // A token longer than a pipe's buffer (64 KiB) would block here; the schema limits it.
+    const std::string line = o.admin_token + "\n";
+    const bool written =
+        ::write(token_pipe[1], line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ::close(token_pipe[1]);
+    // Above the descriptors the child rearranges, so that dup2 below never meets itself.
+    token_fd = ::fcntl(token_pipe[0], F_DUPFD_CLOEXEC, 10);
+    ::close(token_pipe[0]);
+    if (!written || token_fd < 0) {
+      if (token_fd >= 0) ::close(token_fd);
+      ::close(out[0]);
+      ::close(out[1]);
+      return make_error(errc::io, "cannot hand the admin token to kofu-mock");
+    }
+  }
+  const int log_fd = ::open(o.log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (log_fd < 0) {
     ::close(out[0]);
     ::close(out[1]);
+    if (token_fd >= 0) ::close(token_fd);
     return make_error(
         errc::io, fmt::format("{}: cannot create: {}", o.log_file.string(), std::strerror(errno)));
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  // fork + exec rather than posix_spawn: the child must ask for SIGKILL when kofu dies (even by
+  // kill -9) before it runs anything. Between fork and exec only async-signal-safe calls.
+  const pid_t parent = ::getpid();
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // kofu died before prctl took effect
+    // Its own process group: a Ctrl-C on the terminal reaches kofu only, which then stops the
+    // load, records, and stops the server itself.
+    ::setpgid(0, 0);
+    if (::dup2(out[1], STDOUT_FILENO) < 0 || ::dup2(log_fd, STDERR_FILENO) < 0 ||
+        (null_fd >= 0 && ::dup2(null_fd, STDIN_FILENO) < 0) ||
+        (token_fd >= 0 && ::dup2(token_fd, token_fd_in_child) < 0)) {
+      ::_exit(127);
+    }
+    ::execve(argv[0], argv.data(), environ);
+    const char message[] = "kofu-mock: exec failed\n";
+    [[maybe_unused]] const auto ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
   ::close(out[1]);
   ::close(log_fd);
-  if (rc != 0) {
+  if (null_fd >= 0) ::close(null_fd);
+  if (token_fd >= 0) ::close(token_fd);
+  if (pid < 0) {
     ::close(out[0]);
-    return make_error(errc::io,
-                      fmt::format("{}: cannot start: {}", o.binary.string(), std::strerror(rc)));
+    return make_error(errc::io, fmt::format("{}: cannot start: {}", o.binary.string(),
+                                            std::strerror(fork_errno)));
   }
   std::unique_ptr<embedded_server> server(new embedded_server());
   server->pid_ = pid;

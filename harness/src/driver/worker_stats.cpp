@@ -14,6 +14,7 @@ void worker_stats::merge(const worker_stats& o) {
   errors += o.errors;
   timeouts += o.timeouts;
   late += o.late;
+  very_late += o.very_late;
   dropped += o.dropped;
   connects += o.connects;
   max_backlog = std::max(max_backlog, o.max_backlog);  // max is associative too

@@ -1,6 +1,7 @@
 #include "kofu/scenario/loader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -160,6 +161,86 @@ void fill_with(const json& root, const json& subschema_in, json& value) {
     const auto items = subschema.find("items");
     if (items != subschema.end() && items->is_object()) {
       for (auto& element : value) fill_with(root, *items, element);
+    }
+  }
+}
+
+// A number as the user would write it: integers without a fraction, others as short as exact.
+std::string number_text(const json& n) {
+  if (n.is_number_integer()) return n.dump();
+  const double v = n.get<double>();
+  if (std::abs(v) < 1e15 && v == std::floor(v)) return fmt::format("{:.0f}", v);
+  return fmt::format("{}", v);
+}
+
+// The schema's bounds on a number, as one phrase ("from 1 to 600000", "above 0 up to 604800").
+std::string range_text(const json& schema) {
+  std::string lower, upper;
+  if (const auto it = schema.find("minimum"); it != schema.end()) {
+    lower = "from " + number_text(*it);
+  } else if (const auto ex = schema.find("exclusiveMinimum"); ex != schema.end()) {
+    lower = "above " + number_text(*ex);
+  }
+  if (const auto it = schema.find("maximum"); it != schema.end()) {
+    upper = (lower.empty() ? "at most " : (lower.rfind("above", 0) == 0 ? "up to " : "to ")) +
+            number_text(*it);
+  }
+  if (lower.empty()) return upper;
+  if (upper.empty()) return lower;
+  return lower + " " + upper;
+}
+
+// Every number outside its schema's bounds, with its JSON path and the allowed range (issue 15:
+// a value beyond range was reported as "must be ≥ 1", and a duration above 2^32 wrapped). Walks
+// the document beside the schema as fill_with does, also through allOf and additionalProperties.
+// The values are compared as doubles: a value too large for any integer type is still caught.
+void range_problems(const json& root, const json& subschema_in, const json& value,
+                    const std::string& pointer,
+                    std::vector<std::pair<std::string, std::string>>& out) {
+  const json& subschema = *resolve_ref(root, subschema_in);
+  if (const auto all = subschema.find("allOf"); all != subschema.end() && all->is_array()) {
+    for (const auto& part : *all) range_problems(root, part, value, pointer, out);
+  }
+  if (value.is_number()) {
+    const bool has_bounds = subschema.contains("minimum") || subschema.contains("maximum") ||
+                            subschema.contains("exclusiveMinimum");
+    if (!has_bounds) return;
+    const double v = value.get<double>();
+    bool outside = false;
+    if (const auto it = subschema.find("minimum"); it != subschema.end() && it->is_number()) {
+      outside = outside || v < it->get<double>();
+    }
+    if (const auto it = subschema.find("exclusiveMinimum");
+        it != subschema.end() && it->is_number()) {
+      outside = outside || v <= it->get<double>();
+    }
+    if (const auto it = subschema.find("maximum"); it != subschema.end() && it->is_number()) {
+      outside = outside || v > it->get<double>();
+    }
+    if (outside) {
+      out.emplace_back(
+          pointer.empty() ? "/" : pointer,
+          fmt::format("{} is out of range: allowed {}", number_text(value), range_text(subschema)));
+    }
+  } else if (value.is_object()) {
+    const auto props = subschema.find("properties");
+    const auto extra = subschema.find("additionalProperties");
+    for (const auto& [key, child] : value.items()) {
+      std::string child_pointer = pointer + "/";
+      for (const char c : key)
+        child_pointer += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+      if (props != subschema.end() && props->is_object() && props->contains(key)) {
+        range_problems(root, props->at(key), child, child_pointer, out);
+      } else if (extra != subschema.end() && extra->is_object()) {
+        range_problems(root, *extra, child, child_pointer, out);
+      }
+    }
+  } else if (value.is_array()) {
+    const auto items = subschema.find("items");
+    if (items != subschema.end() && items->is_object()) {
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        range_problems(root, *items, value[i], fmt::format("{}/{}", pointer, i), out);
+      }
     }
   }
 }
@@ -378,13 +459,24 @@ result<scenario> parse_json(const nlohmann::json& document, std::string_view sou
   valijson::Validator validator;
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter adapter(document);
-  if (!validator.validate(cs.schema, adapter, &results)) {
+  std::vector<std::pair<std::string, std::string>> out_of_range;
+  range_problems(cs.document, cs.document, document, "", out_of_range);
+  if (!validator.validate(cs.schema, adapter, &results) || !out_of_range.empty()) {
     std::string message;
+    for (const auto& [pointer, what] : out_of_range) {
+      if (!message.empty()) message += '\n';
+      message += fmt::format("{}: {}: {}", source, pointer, what);
+    }
     auto problems = leaf_problems(results);
     for (auto& p : problems) {
       const std::string what = describe(p);
+      const std::string pointer = to_pointer(p.context);
+      // valijson's words for the same bound ("must be ≥ 1") add nothing to ours.
+      const bool said = std::any_of(out_of_range.begin(), out_of_range.end(),
+                                    [&](const auto& r) { return r.first == pointer; });
+      if (said) continue;
       if (!message.empty()) message += '\n';
-      message += fmt::format("{}: {}: {}", source, to_pointer(p.context), what);
+      message += fmt::format("{}: {}: {}", source, pointer, what);
     }
     return make_error(errc::schema, message);
   }

@@ -3,14 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "kofu/history/reader.hpp"
+#include "kofu/population/generator.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -166,6 +169,293 @@ TEST(KofuRunTest, RejectsAnInvalidScenarioWithItsPath) {
   EXPECT_NE(r.err.find("/lod: unknown key"), std::string::npos) << r.err;
 }
 
+// ---- Issue 15: run folders, waits and signals, failing fast, secrets -------------------------
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// Whether the process is gone: no such PID, or a zombie nobody reaped yet.
+bool process_gone(int pid) {
+  if (::kill(pid, 0) != 0) return true;
+  const std::string stat = kofu::test::read_file(fs::path("/proc") / std::to_string(pid) / "stat");
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
+// Waits until `pattern` appears in the file (a child's standard error); returns its first group
+// (or the whole match when it has none).
+std::optional<std::string> wait_for_text(const fs::path& file, const std::regex& pattern,
+                                         std::chrono::seconds timeout) {
+  const auto deadline = clock_type::now() + timeout;
+  while (clock_type::now() < deadline) {
+    const std::string text = kofu::test::read_file(file);
+    std::smatch m;
+    if (std::regex_search(text, m, pattern)) return m.size() > 1 ? m[1].str() : m[0].str();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return std::nullopt;
+}
+
+json report_of(const fs::path& dir) {
+  return json::parse(kofu::test::read_file(dir / "report.json"), nullptr, false);
+}
+
+// A short run on the embedded server; `compress` selects history.jsonl.zst.
+std::string tiny_scenario(bool compress) {
+  json s = json::parse(small_scenario);
+  s["phases"] = json::array({{{"duration_s", 0.6}, {"rate", 50}}});
+  s["events"] = json::array();
+  s["history"] = {{"compress", compress}};
+  return s.dump();
+}
+
+// Issue 15's false PASS: a second run into the first run's folder, writing a compressed history,
+// was verified on the first run's plain one. Now it is refused, and --force clears the folder.
+TEST(KofuRunTest, ReusedRunFolderIsRefusedUnlessForced) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  kofu::test::write_file(dir / "plain.json", tiny_scenario(false));
+  kofu::test::write_file(dir / "zst.json", tiny_scenario(true));
+  const auto out = dir / "out";
+  const auto first = kofu::test::run_command(
+      {kofu::test::kofu_binary(), "run", (dir / "plain.json").string(), "--out", out.string()},
+      std::chrono::seconds(60));
+  ASSERT_TRUE(first.exit_code == 0 || first.exit_code == 1) << first.out << first.err;
+  ASSERT_TRUE(fs::exists(out / "history.jsonl"));
+  const auto first_history = kofu::test::read_file(out / "history.jsonl");
+
+  const auto refused =
+      kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "zst.json").string(),
+                               "--out", out.string(), "--defect", "channel-slot"},
+                              std::chrono::seconds(60));
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find(out.string()), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(out / "history.jsonl.zst"));
+  EXPECT_EQ(kofu::test::read_file(out / "history.jsonl"), first_history) << "first run touched";
+
+  const auto forced =
+      kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "zst.json").string(),
+                               "--out", out.string(), "--force"},
+                              std::chrono::seconds(60));
+  EXPECT_TRUE(forced.exit_code == 0 || forced.exit_code == 1) << forced.out << forced.err;
+  EXPECT_TRUE(fs::exists(out / "history.jsonl.zst"));
+  EXPECT_FALSE(fs::exists(out / "history.jsonl")) << "the first run's history was left beside";
+
+  // --force never clears a folder that is not a run's.
+  fs::create_directories(dir / "precious");
+  kofu::test::write_file(dir / "precious" / "thesis.txt", "keep me");
+  const auto guarded =
+      kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "plain.json").string(),
+                               "--out", (dir / "precious").string(), "--force"},
+                              std::chrono::seconds(60));
+  EXPECT_EQ(guarded.exit_code, 2) << guarded.err;
+  EXPECT_TRUE(fs::exists(dir / "precious" / "thesis.txt"));
+}
+
+// Issue 15: a maintenance window far longer than the run, and a think time of an hour, end with
+// the run; the run ends on time.
+TEST(KofuRunTest, WaitsLongerThanTheRunEndWithIt) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  json s = json::parse(small_scenario);
+  s["phases"] = json::array(
+      {{{"duration_s", 1.5}, {"model", "closed"}, {"users", 2}, {"think_time_ms", 3600000}}});
+  s["updates"] = {{"rate", 0}};
+  s["events"] = json::array({{{"at_s", 0.2}, {"kind", "maintenance"}, {"duration_ms", 40000}}});
+  kofu::test::write_file(dir / "s.json", s.dump());
+  const auto start = clock_type::now();
+  const auto r =
+      kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "s.json").string(), "--out",
+                               (dir / "out").string(), "--quiet"},
+                              std::chrono::seconds(60));
+  EXPECT_LT(seconds_since(start), 20.0) << "the run outlasted its 1.5 s";
+  EXPECT_NE(r.exit_code, -1) << "killed by the test's timeout";
+  EXPECT_NE(r.exit_code, 2) << r.err;
+  EXPECT_EQ(summarise(dir / "out").footer_reason, "completed");
+}
+
+// Issue 15: SIGINT during a maintenance window longer than the run stops the load at once, and
+// what was recorded is verified and reported as interrupted (footer, report, terminal).
+TEST(KofuRunTest, SigintDuringALongMaintenanceWindowEndsPromptlyWithAReport) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  json s = json::parse(small_scenario);
+  s["phases"] = json::array({{{"duration_s", 60}, {"rate", 50}}});
+  s["events"] = json::array({{{"at_s", 0.2}, {"kind", "maintenance"}, {"duration_ms", 600000}}});
+  kofu::test::write_file(dir / "s.json", s.dump());
+  kofu::test::child_process run({kofu::test::kofu_binary(), "run", (dir / "s.json").string(),
+                                 "--out", (dir / "out").string()},
+                                dir / "err.txt");
+  ASSERT_TRUE(
+      wait_for_text(dir / "err.txt", std::regex(R"(started kofu-mock)"), std::chrono::seconds(60)));
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // inside the window
+  const auto signalled = clock_type::now();
+  run.signal(SIGINT);
+  const auto code = run.wait(std::chrono::seconds(30));
+  ASSERT_TRUE(code.has_value()) << "kofu run did not stop after SIGINT";
+  EXPECT_LT(seconds_since(signalled), 10.0);
+  const auto err = kofu::test::read_file(dir / "err.txt");
+  EXPECT_EQ(*code, 1) << "an interrupted run cannot pass\n" << err;
+  EXPECT_NE(err.find("interrupted by SIGINT"), std::string::npos) << err;
+  EXPECT_EQ(summarise(dir / "out").footer_reason, "interrupted");
+  const json report = report_of(dir / "out");
+  ASSERT_TRUE(report.is_object()) << "no report.json";
+  EXPECT_EQ(report["run_end"]["reason"], "interrupted") << report["run_end"];
+  EXPECT_NE(report["verdict"], "pass");
+}
+
+// Issue 15: kill -9 of kofu takes its embedded kofu-mock with it.
+TEST(KofuRunTest, KillNineOfKofuTakesTheEmbeddedServer) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  kofu::test::write_file(dir / "s.json", small_scenario);
+  kofu::test::child_process run({kofu::test::kofu_binary(), "run", (dir / "s.json").string(),
+                                 "--out", (dir / "out").string(), "--duration", "60"},
+                                dir / "err.txt");
+  const auto m = wait_for_text(dir / "err.txt", std::regex(R"(started kofu-mock \(pid (\d+)\))"),
+                               std::chrono::seconds(60));
+  ASSERT_TRUE(m.has_value()) << kofu::test::read_file(dir / "err.txt");
+  const int mock = std::stoi(*m);
+  ASSERT_FALSE(process_gone(mock));
+  run.signal(SIGKILL);
+  ASSERT_TRUE(run.wait(std::chrono::seconds(10)).has_value());
+  const auto deadline = clock_type::now() + std::chrono::seconds(5);
+  while (!process_gone(mock) && clock_type::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const bool gone = process_gone(mock);
+  if (!gone) ::kill(mock, SIGKILL);  // ours, by its PID: do not leave it behind
+  EXPECT_TRUE(gone) << "kofu-mock (pid " << mock << ") outlived kill -9 of kofu";
+}
+
+// Issue 15: a second SIGINT exits at once, and takes the embedded server with it.
+TEST(KofuRunTest, SecondSigintExitsAtOnce) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  json s = json::parse(small_scenario);
+  // Every answer takes 4 s: after the first SIGINT, kofu waits for the requests in flight.
+  s["load"]["timeout_ms"] = 600000;
+  s["target"] = {{"mock_args", {"--print-ms", "4000", "--print-timeout-ms", "60000"}}};
+  kofu::test::write_file(dir / "s.json", s.dump());
+  kofu::test::child_process run({kofu::test::kofu_binary(), "run", (dir / "s.json").string(),
+                                 "--out", (dir / "out").string(), "--duration", "60"},
+                                dir / "err.txt");
+  const auto m = wait_for_text(dir / "err.txt", std::regex(R"(started kofu-mock \(pid (\d+)\))"),
+                               std::chrono::seconds(60));
+  ASSERT_TRUE(m.has_value()) << kofu::test::read_file(dir / "err.txt");
+  const int mock = std::stoi(*m);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  run.signal(SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // two signals, not one pending
+  run.signal(SIGINT);
+  const auto code = run.wait(std::chrono::seconds(3));
+  ASSERT_TRUE(code.has_value()) << "a second SIGINT did not end kofu run";
+  EXPECT_EQ(*code, 128 + SIGINT);
+  EXPECT_NE(kofu::test::read_file(dir / "err.txt").find("second interrupt"), std::string::npos);
+  const auto deadline = clock_type::now() + std::chrono::seconds(5);
+  while (!process_gone(mock) && clock_type::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const bool gone = process_gone(mock);
+  if (!gone) ::kill(mock, SIGKILL);
+  EXPECT_TRUE(gone) << "kofu-mock (pid " << mock << ") outlived kofu";
+}
+
+// Issue 15: a target that refuses connections stops the run at once, with the reason.
+TEST(KofuRunTest, UnreachableTargetFailsFast) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  json s = json::parse(small_scenario);
+  s["phases"] = json::array({{{"duration_s", 30}, {"rate", 50}}});
+  s["events"] = json::array();
+  kofu::test::write_file(dir / "s.json", s.dump());
+  const auto start = clock_type::now();
+  // Port 1 on loopback: nothing listens there (tcpmux is never served on a test machine).
+  const auto r =
+      kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "s.json").string(), "--out",
+                               (dir / "out").string(), "--target", "http://127.0.0.1:1"},
+                              std::chrono::seconds(60));
+  EXPECT_LT(seconds_since(start), 10.0);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("http://127.0.0.1:1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
+}
+
+// Issue 15: an open-model run that could not send what the scenario asked is `unknown`, never
+// `pass`, and the terminal names the failed threshold. The rate is far beyond one connection.
+TEST(KofuRunTest, RunThatCouldNotSendItsLoadIsUnknown) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  json s = json::parse(small_scenario);
+  s["load"] = {{"workers", 1}, {"connections", 1}, {"max_backlog", 10}};
+  s["phases"] = json::array({{{"duration_s", 1.5}, {"rate", 1000000}}});
+  s["updates"] = {{"rate", 0}};
+  s["events"] = json::array();
+  kofu::test::write_file(dir / "s.json", s.dump());
+  const auto start = clock_type::now();
+  const auto r =
+      kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "s.json").string(), "--out",
+                               (dir / "out").string(), "--quiet"},
+                              std::chrono::seconds(90));
+  EXPECT_LT(seconds_since(start), 30.0) << "a rate beyond reach kept the run going";
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("verdict: unknown"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("threshold load_delivered failed"), std::string::npos) << r.out;
+  const json report = report_of(dir / "out");
+  EXPECT_EQ(report["verdict"], "unknown");
+  EXPECT_FALSE(report["load"]["delivered"].get<bool>());
+}
+
+// Issue 15 item 6: nothing a run leaves holds the admin token, and nothing is readable by others.
+TEST(KofuRunTest, RunFolderHoldsNoSecretAndIsPrivate) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  const std::string token = "tok-7f3a9c21-do-not-leak";
+  json s = json::parse(small_scenario);
+  s["target"] = {{"admin_token", token}};
+  kofu::test::write_file(dir / "s.json", s.dump());
+  const auto out = dir / "out";
+  const auto r = kofu::test::run_command(
+      {kofu::test::kofu_binary(), "run", (dir / "s.json").string(), "--out", out.string()},
+      std::chrono::seconds(90));
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
+  // The maintenance call was authorised: the token did reach the server.
+  bool maintenance_ok = false;
+  auto reader = kofu::history::reader::open(out);
+  ASSERT_TRUE(reader);
+  for (;;) {
+    auto rec = reader->next();
+    if (!rec || !*rec) break;
+    const json& e = (*rec)->event;
+    if (e["type"] == "header") {
+      EXPECT_TRUE(e["target"]["admin_token_fingerprint"].get<std::string>().starts_with("sha256:"));
+    }
+    if (e["type"] == "event" && e["name"] == "maintenance" && e["phase"] == "start") {
+      const int status = e["detail"].value("status", 0);
+      maintenance_ok = status >= 200 && status < 300;
+    }
+  }
+  EXPECT_TRUE(maintenance_ok) << "the embedded server did not get the token";
+  EXPECT_FALSE(fs::exists(out / "admin-token"));
+  struct stat st {};
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u) << out;
+  std::size_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(out)) {
+    ASSERT_EQ(::stat(entry.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 077, 0u) << entry.path() << " is readable by others";
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    EXPECT_EQ(kofu::test::read_file(entry.path()).find(token), std::string::npos)
+        << entry.path() << " holds the admin token";
+  }
+  EXPECT_GE(files, 4u);  // population, history, run.json, report.json, kofu-mock.log
+}
+
 // TLS with client certificates against kofu-mock: certificates made for the test by openssl(1).
 class KofuRunTlsTest : public ::testing::Test {
  protected:
@@ -237,6 +527,36 @@ TEST_F(KofuRunTlsTest, UntrustedServerCertificateIsRefused) {
       kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir_ / "s.json").string(),
                                "--out", (dir_ / "out").string()},
                               std::chrono::seconds(90));
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("certificate verify failed"), std::string::npos) << r.err;
+}
+
+// Issue 15: a target URL whose certificate fails verification stops the run at once, with the
+// reason on the terminal (the embedded case above was already refused).
+TEST_F(KofuRunTlsTest, UntrustedTargetUrlFailsFast) {
+  ASSERT_TRUE(kofu::population::generate_file({200, 3, 0.05}, dir_ / "population.jsonl"));
+  kofu::test::child_process mock(
+      {kofu::test::mock_binary(), "--population", (dir_ / "population.jsonl").string(), "--listen",
+       "127.0.0.1:0", "--tls-cert", (dir_ / "server.pem").string(), "--tls-key",
+       (dir_ / "server.key").string()},
+      dir_ / "kofu-mock.log");
+  const auto line = mock.read_line(std::chrono::seconds(30));
+  std::smatch m;
+  ASSERT_TRUE(line && std::regex_search(*line, m, std::regex(R"(listening on (https://\S+))")))
+      << "kofu-mock did not start";
+  const std::string url = m[1].str();
+  json s = json::parse(scenario("other.pem", false));
+  s["phases"] = json::array({{{"duration_s", 30}, {"rate", 50}}});
+  s["target"].erase("mock_args");
+  s["target"]["kind"] = "urls";
+  s["target"]["urls"] = {url};
+  kofu::test::write_file(dir_ / "s.json", s.dump());
+  const auto start = std::chrono::steady_clock::now();
+  const auto r =
+      kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir_ / "s.json").string(),
+                               "--out", (dir_ / "out").string()},
+                              std::chrono::seconds(60));
+  EXPECT_LT(seconds_since(start), 10.0);
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("certificate verify failed"), std::string::npos) << r.err;
 }

@@ -153,7 +153,44 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"client cert without key",
                  with(R"("target": {"tls": {"client_cert": "c.pem"}})"),
                  {"/target/tls: client_cert and client_key go together"}},
-        bad_case{"invalid JSON", R"({"name": )", {"bad.json: invalid JSON"}}));
+        bad_case{"invalid JSON", R"({"name": )", {"bad.json: invalid JSON"}},
+        // Issue 15: every number has a maximum, and the message states the allowed range.
+        bad_case{
+            "maintenance longer than 2^32 ms",
+            with(R"("events": [{"at_s": 0, "kind": "maintenance", "duration_ms": 5000000000}])"),
+            {"bad.json: /events/0/duration_ms: 5000000000 is out of range: allowed from 1 "
+             "to 604800000"}},
+        bad_case{"rate beyond any sender",
+                 R"({"name": "x", "phases": [{"duration_s": 1, "rate": 1e9}]})",
+                 {"/phases/0/rate: 1000000000 is out of range: allowed from 0 to 1000000"}},
+        bad_case{
+            "think time of days",
+            R"({"name": "x", "phases": [{"duration_s": 1, "model": "closed", "think_time_ms": 1e12}]})",
+            {"/phases/0/think_time_ms: 1000000000000 is out of range: allowed from 0 to "
+             "3600000"}},
+        bad_case{"integer beyond 64 bits",
+                 with(R"("seed": 123456789012345678901234567890)"),
+                 {"/seed: ", "is out of range: allowed from 0 to 9007199254740991"}},
+        bad_case{"zero connections",
+                 with(R"("load": {"connections": 0})"),
+                 {"/load/connections: 0 is out of range: allowed from 1 to 100000"}},
+        bad_case{"exclusive minimum",
+                 R"({"name": "x", "phases": [{"duration_s": 0}]})",
+                 {"/phases/0/duration_s: 0 is out of range: allowed above 0 up to 604800"}},
+        bad_case{"weight beyond range",
+                 with(R"("mix": {"channels": {"konbini": 1e7}})"),
+                 {"/mix/channels/konbini: 10000000 is out of range: allowed from 0 to 1000000"}}));
+
+// No number the loader accepts can wrap when it is converted (issue 15: duration_ms above 2^32).
+TEST(ScenarioLoaderTest, AcceptedMaximaConvertExactly) {
+  auto s = parse_text(
+      R"({"name": "x", "seed": 9007199254740991, "phases": [{"duration_s": 604800}],
+          "events": [{"at_s": 0, "kind": "maintenance", "duration_ms": 604800000}]})",
+      "max.json");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->seed, 9007199254740991u);
+  EXPECT_EQ(s->events.at(0).duration_ms, 604800000u);
+}
 
 TEST(ScenarioLoaderTest, ReportsEveryProblemAtOnce) {
   auto s = parse_text(R"({"name": "x", "phases": [{"duration_s": -1, "rat": 3}],

@@ -1,7 +1,11 @@
 #pragma once
 // The embedded target (DESIGN §5): `kofu-mock` started as a child process on a free loopback port,
 // watched until /healthz answers, and stopped (by its PID, SIGTERM then SIGKILL) at the end.
-// Not thread-safe; owned by the caller's thread.
+// It never outlives kofu: it is stopped on destruction, and it asked the kernel for SIGKILL when
+// the thread that started it ends (PR_SET_PDEATHSIG), so kill -9 of kofu takes it too — start it
+// from the thread that lives as long as the run (the main thread). It runs in its own process
+// group, so a Ctrl-C on the terminal reaches kofu only. Not thread-safe; owned by the caller's
+// thread.
 
 #include <sys/types.h>
 
@@ -24,8 +28,10 @@ struct embedded_options {
   std::filesystem::path population;  // --population
   std::vector<std::string> defects;  // --defect each
   std::vector<std::string> extra_args;
-  std::filesystem::path admin_token_file;  // --admin-token-file (written by the caller, 0600)
-  std::filesystem::path log_file;          // the server's standard error (and output after line 1)
+  // Bearer token of admin calls; handed over through a pipe (--admin-token-file /dev/fd/3), never
+  // written to a file or shown on the command line. Empty: admin calls disabled.
+  std::string admin_token;
+  std::filesystem::path log_file;  // the server's standard error (and output after line 1)
   std::chrono::milliseconds startup_timeout{60000};
   // For a server started with TLS (--tls-cert in extra_args): the context to check /healthz with.
   boost::asio::ssl::context* tls = nullptr;

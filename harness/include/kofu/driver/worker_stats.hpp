@@ -20,9 +20,11 @@ struct worker_stats {
   std::uint64_t errors = 0;        // connect, TLS, write or read failures and protocol errors
   std::uint64_t timeouts = 0;      // deadline expired; the connection was closed
   std::uint64_t late = 0;          // open model: sent more than 1 ms after the intended time
-  std::uint64_t dropped = 0;       // open model: the backlog was full; never sent (in history? no)
-  std::uint64_t connects = 0;      // connections opened (a reconnect after a timeout counts)
-  std::uint64_t max_backlog = 0;   // open model: most requests ever waiting for a connection
+  std::uint64_t very_late = 0;     // open model: sent more than 1 s after it (subset of late)
+  std::uint64_t dropped = 0;   // open model: due but never sent (backlog full, or still due at the
+                               // phase's end); not in the history
+  std::uint64_t connects = 0;  // connections opened (a reconnect after a timeout counts)
+  std::uint64_t max_backlog = 0;  // open model: most requests ever waiting for a connection
   // Updates (single and batch changes).
   std::uint64_t updates_sent = 0;
   std::uint64_t updates_ok = 0;
