@@ -2,7 +2,11 @@
 # The end-to-end campaign of issue 5 item 8: kofu against the real kofu-mock, judged by kofu's own
 # verifier (report.json), with no knowledge of what the server did.
 #
-#   tests/e2e/campaign.sh BUILD_DIR [CLEAN_RUNS] [CLEAN_SECONDS] [DEFECT_SECONDS] [MIN_REQUESTS]
+#   tests/e2e/campaign.sh BUILD_DIR [CLEAN_RUNS] [CLEAN_SECONDS] [DEFECT_SECONDS] [MIN_REQUESTS] [DIALECT]
+#
+# DIALECT (default `reference`) is the protocol kofu-mock speaks: with `vendor-ja`
+# (docs/vendor-ja.md) every run drives it through scenarios/profiles/vendor-ja.json, so the same
+# campaign proves that kofu finds the same defects in a server that does not speak its protocol.
 #
 # 1. CLEAN_RUNS (default 5) runs of scenarios/campaign.json (32 users, hot set, households and
 #    戸籍 across channels, updates, reflection batches, maintenance windows) against the correct
@@ -20,6 +24,7 @@ CLEAN_RUNS=${2:-5}
 CLEAN_SECONDS=${3:-40}
 DEFECT_SECONDS=${4:-15}
 MIN_REQUESTS=${5:-200000}
+DIALECT=${6:-reference}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 KOFU=$(cd "$BUILD" && pwd)/harness/kofu
@@ -28,6 +33,15 @@ SCENARIO=$ROOT/scenarios/campaign.json
 command -v jq >/dev/null || { echo "campaign: jq not installed (scripts/setup.sh installs it)"; exit 2; }
 [[ -x $KOFU && -x $MOCK ]] || { echo "campaign: build $BUILD first (kofu, kofu-mock)"; exit 2; }
 WORK=$(mktemp -d)
+MOCK_DIALECT=()
+if [[ $DIALECT != reference ]]; then
+  [[ -f $ROOT/scenarios/profiles/$DIALECT.json ]] || { echo "campaign: no profile for dialect $DIALECT"; exit 2; }
+  MOCK_DIALECT=(--dialect "$DIALECT")
+  jq --arg profile "$ROOT/scenarios/profiles/$DIALECT.json" --arg dialect "$DIALECT" \
+    '.target.profile = $profile | .target.mock_args += ["--dialect", $dialect]' \
+    "$SCENARIO" >"$WORK/campaign-$DIALECT.json"
+  SCENARIO=$WORK/campaign-$DIALECT.json
+fi
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -156,14 +170,15 @@ mkdir -p "$WORK/spool" "$WORK/$d-pop"
 "$KOFU" population generate --residents 5000 --seed 7 --out "$WORK/$d-pop/population.jsonl" >/dev/null
 urls=()
 for i in 1 2; do
-  "$MOCK" --population "$WORK/$d-pop/population.jsonl" --listen 127.0.0.1:0 --defect "$d" \
+  "$MOCK" --population "$WORK/$d-pop/population.jsonl" --listen 127.0.0.1:0 --defect "$d" "${MOCK_DIALECT[@]}" \
     --spool-dir "$WORK/spool" --instance "$i" --admin-token kofu-admin \
     >"$WORK/mock$i.out" 2>"$WORK/mock$i.err" &
   PIDS+=($!)
   for _ in $(seq 100); do grep -q listening "$WORK/mock$i.out" 2>/dev/null && break; sleep 0.1; done
   urls+=(--target "$(sed -n 's/^listening on //p' "$WORK/mock$i.out" | head -1)")
 done
-jq --arg pop "$WORK/$d-pop/population.jsonl" '.population = {"file": $pop}' "$SCENARIO" >"$WORK/$d.json"
+jq --arg pop "$WORK/$d-pop/population.jsonl" \
+  '.population = {"file": $pop} | .target.mock_args = []' "$SCENARIO" >"$WORK/$d.json"
 SCENARIO=$WORK/$d.json run "$d" 1 "${urls[@]}" --duration "$DEFECT_SECONDS" &&
   check_defect "$d" "$WORK/$d-pop/population.jsonl"
 
@@ -171,4 +186,4 @@ if ((failures > 0)); then
   echo "campaign: $failures failures"
   exit 1
 fi
-echo "campaign: all runs behaved"
+echo "campaign ($DIALECT): all runs behaved"

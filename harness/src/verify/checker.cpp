@@ -219,6 +219,12 @@ std::string version_ref(const resident_model& m, std::uint32_t r, std::uint32_t 
                      m.timeline(r)[state].record.version);
 }
 
+// A name as one text: "family given", or the printed text alone when the model holds the name
+// as a vendor prints it (resident_model.hpp's record_rendering).
+std::string display_name(const population::person_name& n) {
+  return n.given_kanji.empty() ? n.family_kanji : n.full_kanji();
+}
+
 std::uint64_t fingerprint(std::string_view s) { return std::hash<std::string_view>{}(s); }
 
 // One (kind, diff) observation about a person; grouped into findings per request.
@@ -797,7 +803,7 @@ void request_checker::check_members(std::uint32_t p, const type_spec& spec) {
     if (!printed) {
       add(finding_kind::wrong_document,
           {"certificate.persons", "(absent)",
-           fmt::format("R{} {}", r.resident_id, r.name.full_kanji()),
+           fmt::format("R{} {}", r.resident_id, display_name(r.name)),
            "a member of the subject's " + std::string(koseki ? "戸籍" : "世帯") + " is missing"});
     }
   }
@@ -887,8 +893,8 @@ std::vector<finding> request_checker::run() {
     wrong_person_victim_ = victim;
     const resident& v = m_.initial(*victim);
     add(finding_kind::wrong_person,
-        {"certificate.subject", fmt::format("R{} {}", v.resident_id, v.name.full_kanji()),
-         fmt::format("R{} {}", subject_record.resident_id, subject_record.name.full_kanji()),
+        {"certificate.subject", fmt::format("R{} {}", v.resident_id, display_name(v.name)),
+         fmt::format("R{} {}", subject_record.resident_id, display_name(subject_record.name)),
          fmt::format("R{}", v.resident_id)},
         victim);
   } else {
