@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <set>
 
 #include "kofu/common/sha256.hpp"
@@ -12,19 +13,35 @@ namespace kofu::driver {
 
 using json = nlohmann::json;
 
-std::optional<json> answer_locator::read(const json& node) const {
+answer_locator::found answer_locator::read(const json& node) const {
+  found out;
   if (pointer) {
-    if (!node.contains(parsed)) return std::nullopt;
-    const json& v = node.at(parsed);
-    if (v.is_null()) return std::nullopt;
-    return v;
+    const json* at = &node;
+    for (const auto& token : tokens) {
+      if (at->is_object()) {
+        const auto it = at->find(token);
+        if (it == at->end()) return out;
+        at = &*it;
+      } else if (at->is_array()) {
+        std::size_t index = 0;
+        const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), index);
+        if (ec != std::errc() || end != token.data() + token.size() || token.empty() ||
+            (token.size() > 1 && token[0] == '0') || index >= at->size()) {
+          return out;
+        }
+        at = &(*at)[index];
+      } else {
+        return out;
+      }
+    }
+    if (!at->is_null()) out.in_place = at;
+    return out;
   }
   if (jq) {
     auto v = jq->first(node);
-    if (!v || v->is_null()) return std::nullopt;
-    return v;
+    if (v && !v->is_null()) out.owned = std::move(*v);
   }
-  return std::nullopt;
+  return out;
 }
 
 namespace detail {
@@ -261,14 +278,12 @@ class vendor_decoder final : public verify::answer_decoder {
       if (auto number = seal_registration_number.read(*cert)) {
         verify::printed_seal s;
         s.registration_number = text_of(*number);
-        if (auto image = seal_image_base64.is_set() ? seal_image_base64.read(*cert) : std::nullopt;
-            image && image->is_string()) {
+        if (auto image = seal_image_base64.read(*cert); image && image->is_string()) {
           if (auto bytes = verify::decode_base64(image->get<std::string>())) {
             s.image_sha256_computed = sha256_hex(*bytes);
           }
         }
-        if (auto printed =
-                seal_image_sha256.is_set() ? seal_image_sha256.read(*cert) : std::nullopt)
+        if (auto printed = seal_image_sha256.read(*cert))
           s.image_sha256 = text_of(*printed);
         else
           s.image_sha256 = s.image_sha256_computed;
@@ -276,8 +291,9 @@ class vendor_decoder final : public verify::answer_decoder {
       }
     }
     if (!tax.empty()) {
-      const auto any = std::any_of(tax.begin(), tax.end(),
-                                   [&](const auto& t) { return t.second.read(*cert).has_value(); });
+      const auto any = std::any_of(tax.begin(), tax.end(), [&](const auto& t) {
+        return static_cast<bool>(t.second.read(*cert));
+      });
       if (any) {
         population::tax_record t;
         std::int64_t year = 0;
@@ -312,12 +328,30 @@ answer_locator parse_locator(const json& value, const std::string& where,
   answer_locator l;
   if (value.is_null()) return l;
   if (value.is_string()) {
-    try {
-      l.parsed = json::json_pointer(value.get<std::string>());
-      l.pointer = value.get<std::string>();
-    } catch (const json::exception&) {
+    // RFC 6901: "" is the node itself; otherwise "/"-separated tokens with ~1 for / and ~0 for ~.
+    const auto& text = value.get_ref<const std::string&>();
+    if (!text.empty() && text.front() != '/') {
       problems.push_back(where + ": not a JSON pointer");
+      return l;
     }
+    for (std::size_t pos = 0; pos < text.size();) {
+      const auto next = text.find('/', pos + 1);
+      const auto raw = text.substr(pos + 1, next == std::string::npos ? next : next - pos - 1);
+      std::string token;
+      for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] != '~') {
+          token += raw[i];
+        } else if (i + 1 < raw.size() && (raw[i + 1] == '0' || raw[i + 1] == '1')) {
+          token += raw[++i] == '0' ? '~' : '/';
+        } else {
+          problems.push_back(where + ": not a JSON pointer ('~' must be followed by 0 or 1)");
+          return l;
+        }
+      }
+      l.tokens.push_back(std::move(token));
+      pos = next == std::string::npos ? text.size() : next;
+    }
+    l.pointer = text;
     return l;
   }
   if (value.is_object() && value.size() == 1 && value.contains("jq") && value["jq"].is_string()) {

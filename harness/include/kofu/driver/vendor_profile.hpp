@@ -117,14 +117,23 @@ struct mapped_change_answer {
 // A place in a vendor's answer: a JSON pointer, relative to the node it is read from, or a jq
 // program run on that node ({"jq": "…"}). Unset: the answer does not carry the value.
 struct answer_locator {
-  answer_locator() = default;          // (json_pointer's constructor is explicit)
   std::optional<std::string> pointer;  // as written
-  nlohmann::json::json_pointer parsed;
+  std::vector<std::string> tokens;     // the pointer's reference tokens, unescaped
   std::optional<jq_expression> jq;
   bool is_set() const { return pointer.has_value() || jq.has_value(); }
   std::string describe() const { return pointer ? *pointer : jq ? "jq " + jq->program() : "-"; }
-  // The value, or nullopt when absent (or null).
-  std::optional<nlohmann::json> read(const nlohmann::json& node) const;
+
+  // A value found in a node: in place for a pointer, owned for a jq program's output.
+  struct found {
+    const nlohmann::json* in_place = nullptr;
+    std::optional<nlohmann::json> owned;
+    const nlohmann::json* get() const { return owned ? &*owned : in_place; }
+    explicit operator bool() const { return get() != nullptr; }
+    const nlohmann::json& operator*() const { return *get(); }
+    const nlohmann::json* operator->() const { return get(); }
+  };
+  // The value, or nothing when absent (or null). A pointer's value is not copied.
+  found read(const nlohmann::json& node) const;
 };
 
 // Outcomes coded in the body (a result code under HTTP 200): the value at `code`, looked up in
