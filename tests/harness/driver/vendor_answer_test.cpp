@@ -5,9 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kofu/driver/driver.hpp"
 #include "kofu/driver/vendor_profile.hpp"
+#include "kofu/history/reader.hpp"
 #include "kofu/population/generator.hpp"
+#include "kofu/scenario/loader.hpp"
 #include "kofu/verify/checker.hpp"
+#include "test_server.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -281,9 +285,18 @@ TEST(VendorAnswerTest, JqExtractsAndClassifies) {
 struct vendor_check {
   std::vector<resident> pop = population();
   vendor_profile profile = vendor_ja();
+  std::string versions = "per_certificate";
   verify::checker c = make();
   std::uint64_t next_id = 1;
 
+  explicit vendor_check(std::string semantics = "per_certificate") : versions(semantics) {
+    if (versions != "per_certificate") {
+      json doc = profile.document();
+      doc["issue"]["answer"]["versions"] = versions;
+      profile = *vendor_profile::parse(doc, "none.json");
+      c = make();
+    }
+  }
   verify::checker make() {
     verify::checker_options o;
     o.decoder = profile.decoder();
@@ -398,6 +411,191 @@ TEST(VendorAnswerTest, AStaleAddressAfterAnAcknowledgedMoveIsStale) {
           "A-1");
   const auto f = v.findings();
   EXPECT_EQ(f.count("STALE"), 1u) << testing::PrintToString(f);
+}
+
+// Version semantics at the window's boundaries: a move of resident r sent at 100 ms and
+// acknowledged at 200 ms; requests answered 1 ms after they are sent.
+struct move_case {
+  const char* versions;  // per_certificate | none
+  std::int64_t sent_ms;  // the request's send time
+  bool new_address;      // prints the moved address (else the population's)
+  std::int64_t printed;  // 版数 printed (ignored by `none`)
+  const char* finding;   // expected finding kind, "" for none
+};
+
+class VersionSemanticsTest : public testing::TestWithParam<move_case> {};
+
+TEST_P(VersionSemanticsTest, JudgesTheContentAgainstTheWindow) {
+  const move_case& k = GetParam();
+  vendor_check v(k.versions);
+  const resident& r = v.pop[0];
+  resident moved = r;
+  moved.address = {"100-0001",           "東京都",     "架空市", "新町", "2番地",
+                   "ハイツ M0000000009", "M0000000009"};
+  verify::update_invoke u;
+  u.id = 1000;
+  u.t = 100'000'000;
+  u.changes.push_back({r.resident_id, 2, 2, "move",
+                       json{{"address",
+                             {{"postal_code", moved.address.postal_code},
+                              {"prefecture", moved.address.prefecture},
+                              {"city", moved.address.city},
+                              {"town", moved.address.town},
+                              {"banchi", moved.address.banchi},
+                              {"building", moved.address.building},
+                              {"token", moved.address.token}}},
+                            {"moved_in_date", r.moved_in_date}}});
+  const std::int64_t sent = k.sent_ms * 1'000'000;
+  const json answer = juminhyo_answer("A-1", k.new_address ? moved : r, head_of(v.pop, r),
+                                      "C-1-000000000001", k.printed);
+  // Events in time order: the request's invoke and complete, the update's, as the history has
+  // them (the checker reorders within its slack).
+  bool update_seen = false, ack_seen = false;
+  auto updates_until = [&](std::int64_t t) {
+    if (!update_seen && u.t <= t) {
+      v.c.on_update_invoke(u);
+      update_seen = true;
+    }
+    if (!ack_seen && 200'000'000 <= t) {
+      v.c.on_update_complete({1000, 200'000'000, verify::update_outcome::ok});
+      ack_seen = true;
+    }
+  };
+  updates_until(sent);
+  v.issue(r, sent, answer, "A-1");
+  updates_until(1'000'000'000);
+  const auto f = v.findings();
+  if (std::string(k.finding).empty()) {
+    EXPECT_TRUE(f.empty()) << testing::PrintToString(f);
+  } else {
+    EXPECT_EQ(f.size(), 1u) << testing::PrintToString(f);
+    EXPECT_EQ(f.count(k.finding), 1u) << testing::PrintToString(f);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Boundaries, VersionSemanticsTest,
+                         testing::Values(
+                             // Before the move was sent: only version 1.
+                             move_case{"per_certificate", 50, false, 1, ""},
+                             move_case{"per_certificate", 50, true, 2, "PHANTOM"},
+                             move_case{"per_certificate", 50, false, 2, "TORN"},
+                             // While it is in flight: either version, with its own number.
+                             move_case{"per_certificate", 150, false, 1, ""},
+                             move_case{"per_certificate", 150, true, 2, ""},
+                             move_case{"per_certificate", 150, true, 1, "TORN"},
+                             // After its acknowledgement: only version 2.
+                             move_case{"per_certificate", 300, true, 2, ""},
+                             move_case{"per_certificate", 300, false, 1, "STALE"},
+                             // No version printed: the content alone decides.
+                             move_case{"none", 50, false, 0, ""},
+                             move_case{"none", 150, true, 0, ""},
+                             move_case{"none", 150, false, 0, ""},
+                             move_case{"none", 300, false, 0, "STALE"},
+                             move_case{"none", 50, true, 0, "PHANTOM"}));
+
+// An update the vendor refuses in the body (HTTP 200, result code E409) is failed in the history,
+// never applied: the driver against a test server in the vendor-ja shape.
+TEST(VendorAnswerTest, DriverRecordsAnUpdateRejectedInTheBodyAsFailed) {
+  kofu::test::test_server server([](const kofu::test::seen_request& r) -> kofu::test::test_answer {
+    if (r.target == "/api/jukiren/v1/ido") return {200, R"({"処理結果":{"コード":"E409"}})"};
+    return {200, R"({"処理結果":{"コード":"W504"}})"};
+  });
+  kofu::test::temp_dir dir;
+  auto sc = kofu::scenario::parse_text(
+      R"({"name": "v", "target": {"kind": "urls", "urls": ["http://127.0.0.1:1"]},
+      "load": {"workers": 1, "connections": 2}, "phases": [{"duration_s": 0.6, "rate": 20}],
+      "updates": {"rate": 40, "concurrency": 2, "kinds": {"move": 1, "name": 1}}})",
+      "v.json");
+  ASSERT_TRUE(sc) << sc.error().message;
+  const population_index pop(population(), 3, 1);
+  const auto profile = vendor_ja();
+  kofu::history::writer_options wo;
+  wo.path = dir / "history.jsonl";
+  wo.flush_interval = std::chrono::milliseconds(50);
+  auto writer = kofu::history::writer::open(wo);
+  ASSERT_TRUE(writer);
+  run_settings rs;
+  rs.scenario = &*sc;
+  rs.population = &pop;
+  rs.targets = {*parse_endpoint(server.url())};
+  rs.history = writer->get();
+  rs.anchor = clock_type::now();
+  rs.profile = &profile;
+  const auto result = run(rs);
+  ASSERT_TRUE((*writer)->close());
+  EXPECT_GT(result.issue.updates_failed, 3u);
+  EXPECT_EQ(result.issue.updates_ok, 0u);
+  EXPECT_EQ(result.issue.updates_unknown, 0u);
+  EXPECT_EQ(result.issue.ok, 0u);
+  EXPECT_GT(result.issue.retry, 3u);  // W504: busy, a safe refusal
+  auto reader = kofu::history::reader::open(dir.path());
+  ASSERT_TRUE(reader);
+  int failed = 0;
+  for (;;) {
+    auto rec = reader->next();
+    ASSERT_TRUE(rec);
+    if (!*rec) break;
+    const json& e = (*rec)->event;
+    if (e["type"] == "complete" && e["op"] == "update") {
+      EXPECT_EQ(e["outcome"], "failed") << e.dump();
+      EXPECT_FALSE(e.contains("version")) << e.dump();
+      EXPECT_EQ(e["body"]["処理結果"]["コード"], "E409");
+      ++failed;
+    }
+  }
+  EXPECT_EQ(failed, static_cast<int>(result.issue.updates_failed));
+  // Every update went out in the vendor's shape, with an idempotency key.
+  for (const auto& seen : server.requests()) {
+    if (seen.target != "/api/jukiren/v1/ido") continue;
+    EXPECT_TRUE(seen.headers.count("Idempotency-Key")) << seen.body;
+    const auto body = json::parse(seen.body);
+    EXPECT_TRUE(body["異動種別"] == "転居" || body["異動種別"] == "氏名変更") << seen.body;
+  }
+}
+
+// kofu run against kofu-mock's vendor dialect: what the vendor does not offer is never sent, and
+// the run verifies clean.
+TEST(VendorAnswerTest, KofuRunNeverSendsWhatTheVendorDoesNotOffer) {
+  if (!std::filesystem::exists(kofu::test::kofu_binary()) ||
+      !std::filesystem::exists(kofu::test::mock_binary())) {
+    GTEST_SKIP() << "kofu or kofu-mock not built";
+  }
+  kofu::test::temp_dir dir;
+  json sc = json::parse(
+      kofu::test::read_file(kofu::test::source_dir() / "scenarios/demo-vendor-ja.json"));
+  sc["target"]["profile"] =
+      (kofu::test::source_dir() / "scenarios/profiles/vendor-ja.json").string();
+  sc["population"] = {{"residents", 300}, {"seed", 3}};
+  sc["mix"]["certificate_types"] = {{"juminhyo", 1}, {"juminhyo_kisai", 5}, {"koseki_zenbu", 1}};
+  sc["updates"]["kinds"] = {{"tax", 5}, {"move", 1}};
+  sc["events"] = json::array();
+  sc["thresholds"] = json::object();
+  kofu::test::write_file(dir / "s.json", sc.dump());
+  const auto r =
+      kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "s.json").string(), "--out",
+                               (dir / "out").string(), "--duration", "3"},
+                              std::chrono::seconds(60));
+  EXPECT_NE(r.err.find("never sent: juminhyo_kisai, tax updates"), std::string::npos) << r.err;
+  const auto report = json::parse(kofu::test::read_file(dir / "out/report.json"), nullptr, false);
+  ASSERT_TRUE(report.is_object()) << r.out << r.err;
+  EXPECT_EQ(report["findings_by_kind"]["MALFORMED"], 0);
+  EXPECT_EQ(report["findings_by_kind"]["DIGEST_INVALID"], 0);
+  EXPECT_GT(report["answered"].get<std::uint64_t>(), 50u);
+  auto reader = kofu::history::reader::open(dir / "out");
+  ASSERT_TRUE(reader) << reader.error().message;
+  std::map<std::string, int> types, kinds;
+  for (;;) {
+    auto rec = reader->next();
+    ASSERT_TRUE(rec) << rec.error().message;
+    if (!*rec) break;
+    const json& e = (*rec)->event;
+    if (e["type"] == "invoke" && e["op"] == "issue") ++types[e["certificate_type"]];
+    if (e["type"] == "invoke" && e["op"] == "update") ++kinds[e["kind"]];
+  }
+  EXPECT_EQ(types.count("juminhyo_kisai"), 0u) << testing::PrintToString(types);
+  EXPECT_GT(types["juminhyo"], 10) << testing::PrintToString(types);
+  EXPECT_EQ(kinds.count("tax"), 0u) << testing::PrintToString(kinds);
+  EXPECT_GT(kinds["move"], 5) << testing::PrintToString(kinds);
 }
 
 }  // namespace
