@@ -83,6 +83,7 @@ struct check {
   std::vector<std::string> missing;
   std::vector<field_row> fields;
   std::string problem;  // the first thing that did not map or match ("" when none)
+  std::optional<field_row> first_mismatch;  // when `problem` is a field's
 };
 
 // ---- Text helpers ---------------------------------------------------------------------------
@@ -444,6 +445,7 @@ class profile_check {
     field_row f{std::move(field), std::move(printed), std::move(expected), true, std::move(note)};
     if (f.expected) f.match = f.printed.has_value() && *f.printed == *f.expected;
     if (!f.match) {
+      if (c.problem.empty()) c.first_mismatch = f;
       if (!f.printed) {
         problem(c, fmt::format("{}: not printed, expected \"{}\"", f.field, *f.expected));
       } else {
@@ -548,6 +550,7 @@ class profile_check {
           on_certificate ? "" : "not expected on this certificate");
       if (!on_certificate) {
         c.fields.back().match = false;
+        if (c.problem.empty()) c.first_mismatch = c.fields.back();
         problem(c, fmt::format("{}: resident {} is not expected on this certificate", at,
                                x.resident_id));
       }
@@ -574,6 +577,7 @@ class profile_check {
         } else if (printed) {
           row(c, at + "." + key, printed, std::nullopt, "not printed by this type");
           c.fields.back().match = false;
+          if (c.problem.empty()) c.first_mismatch = c.fields.back();
           problem(c, fmt::format("{}.{}: printed, but a {} does not print it", at, key, type));
         }
       };
@@ -826,10 +830,18 @@ int run_check(const check_args& args) {
              {"checks", json::array()},
              {"passed", failed == 0}};
     for (const auto& c : checks) out["checks"].push_back(to_json(c));
-    out["first_mismatch"] = first == checks.end() ? json(nullptr)
-                                                  : json{{"check", first->title},
-                                                         {"resident_id", first->resident_id},
-                                                         {"problem", first->problem}};
+    json first_json = nullptr;
+    if (first != checks.end()) {
+      first_json = {{"check", first->title},
+                    {"resident_id", first->resident_id},
+                    {"problem", first->problem}};
+      if (const auto& f = first->first_mismatch) {
+        first_json["field"] = f->field;
+        first_json["printed"] = f->printed ? json(*f->printed) : json();
+        first_json["expected"] = f->expected ? json(*f->expected) : json();
+      }
+    }
+    out["first_mismatch"] = first_json;
     fmt::print("{}\n", out.dump(2));
   } else {
     fmt::print("profile '{}' against {}{}\n", profile_name,
