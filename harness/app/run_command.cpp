@@ -23,9 +23,9 @@
 #include "kofu/driver/driver.hpp"
 #include "kofu/driver/embedded_server.hpp"
 #include "kofu/history/writer.hpp"
-#include "kofu/population/generator.hpp"
 #include "kofu/population/reader.hpp"
 #include "kofu/scenario/loader.hpp"
+#include "target_setup.hpp"
 
 namespace kofu::app {
 
@@ -248,6 +248,21 @@ json stats_json(const kofu::driver::run_result& r) {
           {"service_time_ms", latency_json(s.service_time)}};
 }
 
+// The footer's and run.json's record of a run stopped because its profile did not fit the
+// server (null otherwise): `kofu verify` refuses such a run the same way.
+json misfit_json(const kofu::driver::run_result& r) {
+  if (r.end_reason != "profile_misfit") return nullptr;
+  return {{"reason", r.misfit_reason}, {"sampled", r.fit_sampled}, {"unmapped", r.fit_unmapped}};
+}
+
+std::string misfit_message(const std::string& profile, const kofu::driver::run_result& r) {
+  return fmt::format(
+      "the profile '{}' does not fit this server: {} ({} of the first {} answers did not map; "
+      "the run was stopped and not verified: `kofu profile check SCENARIO` shows the profile "
+      "against the server field by field)",
+      profile, r.misfit_reason, r.fit_unmapped, r.fit_sampled);
+}
+
 int run(run_args& args) {
   // Everything a run leaves is its owner's only: folders 0700, files 0600 (report writers and the
   // history writer included, whatever mode they ask for).
@@ -259,12 +274,7 @@ int run(run_args& args) {
     return 2;
   }
   auto& sc = *loaded;
-  if (!args.targets.empty()) {
-    sc.target.embedded = false;
-    sc.target.urls = args.targets;
-    sc.document["target"]["kind"] = "urls";
-    sc.document["target"]["urls"] = args.targets;
-  }
+  kofu::app::override_targets(sc, args.targets);
   if (args.defects_given) {
     if (!sc.target.embedded) {
       std::fprintf(stderr, "kofu run: --defect applies only to the embedded reference server\n");
@@ -274,40 +284,26 @@ int run(run_args& args) {
     sc.document["target"]["defects"] = args.defects;
   }
   if (args.duration > 0) apply_duration(sc, args.duration);
-  std::vector<kofu::driver::endpoint> endpoints;
-  for (const auto& url : sc.target.urls) {
-    auto ep = kofu::driver::parse_endpoint(url);
-    if (!ep) {
-      std::fprintf(stderr, "kofu run: --target: %s\n", ep.error().message.c_str());
-      return 2;
-    }
-    endpoints.push_back(*ep);
+  auto parsed = kofu::app::parse_endpoints(sc);
+  if (!parsed) {
+    std::fprintf(stderr, "kofu run: %s\n", parsed.error().message.c_str());
+    return 2;
   }
+  std::vector<kofu::driver::endpoint> endpoints = std::move(*parsed);
 
   // 2. The TLS context whenever TLS may be spoken (an embedded server may be started with
   // --tls-cert among its mock_args; it then announces an https:// address), and the targets
   // checked before anything is written: one that refuses connections or fails TLS verification
   // would otherwise be driven for the whole run, every request an error.
-  std::shared_ptr<boost::asio::ssl::context> tls;
-  const bool any_tls = sc.target.embedded || std::any_of(endpoints.begin(), endpoints.end(),
-                                                         [](const auto& e) { return e.tls; });
-  if (any_tls) {
-    auto ctx = kofu::driver::make_tls_context(sc.target.tls);
-    if (!ctx) {
-      std::fprintf(stderr, "kofu run: %s\n", ctx.error().message.c_str());
-      return 2;
-    }
-    tls = *ctx;
+  auto ctx = kofu::app::tls_context_for(sc, endpoints);
+  if (!ctx) {
+    std::fprintf(stderr, "kofu run: %s\n", ctx.error().message.c_str());
+    return 2;
   }
-  for (const auto& ep : endpoints) {
-    // Any HTTP answer (a vendor's server may know no /healthz) proves the connection and TLS.
-    auto probe = kofu::driver::http_get(ep.base, "/healthz", std::chrono::seconds(5), tls.get(),
-                                        sc.target.tls.server_name);
-    if (!probe) {
-      std::fprintf(stderr, "kofu run: target %s cannot be used, nothing was run: %s\n",
-                   ep.base.c_str(), probe.error().message.c_str());
-      return 2;
-    }
+  const std::shared_ptr<boost::asio::ssl::context> tls = *ctx;
+  if (auto probed = kofu::app::probe_endpoints(sc, endpoints, tls.get()); !probed) {
+    std::fprintf(stderr, "kofu run: %s\n", probed.error().message.c_str());
+    return 2;
   }
 
   // The output folder.
@@ -322,30 +318,13 @@ int run(run_args& args) {
   const stop_signals signals;
 
   // 3. The population: generated into the folder, or the scenario's file.
-  fs::path population_path;
   std::string population_sha;
-  if (sc.population.file.empty()) {
-    population_path = dir / "population.jsonl";
-    kofu::population::generator_options g;
-    g.residents = sc.population.residents;
-    g.seed = sc.population.seed;
-    g.confusable_share = sc.population.confusable_share;
-    auto summary = kofu::population::generate_file(g, population_path);
-    if (!summary) {
-      std::fprintf(stderr, "kofu run: %s\n", summary.error().message.c_str());
-      return 2;
-    }
-    population_sha = summary->sha256;
-  } else {
-    population_path = sc.resolve(sc.population.file);
-    std::ifstream in(population_path, std::ios::binary);
-    kofu::sha256_hasher hasher;
-    std::string chunk(1 << 16, '\0');
-    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
-      hasher.update(std::string_view(chunk.data(), static_cast<std::size_t>(in.gcount())));
-    }
-    population_sha = kofu::to_hex(hasher.finish());
+  auto prepared = kofu::app::prepare_population(sc, dir, &population_sha);
+  if (!prepared) {
+    std::fprintf(stderr, "kofu run: %s\n", prepared.error().message.c_str());
+    return 2;
   }
+  const fs::path population_path = *prepared;
   auto residents = kofu::population::load_file(population_path);
   if (!residents) {
     std::fprintf(stderr, "kofu run: %s\n", residents.error().message.c_str());
@@ -366,23 +345,7 @@ int run(run_args& args) {
   // 4. The target.
   std::unique_ptr<kofu::driver::embedded_server> server;
   if (sc.target.embedded) {
-    auto binary = kofu::driver::find_mock_binary();
-    if (!binary) {
-      std::fprintf(stderr,
-                   "kofu run: kofu-mock not found (set KOFU_MOCK, or put it beside kofu "
-                   "or on the PATH)\n");
-      return 2;
-    }
-    kofu::driver::embedded_options o;
-    o.binary = *binary;
-    o.population = population_path;
-    o.defects = sc.target.defects;
-    o.extra_args = sc.target.mock_args;
-    o.admin_token = sc.target.admin_token;
-    o.log_file = dir / "kofu-mock.log";
-    o.tls = tls.get();
-    o.server_name = sc.target.tls.server_name;
-    auto started = kofu::driver::embedded_server::start(o);
+    auto started = kofu::app::start_embedded(sc, population_path, dir / "kofu-mock.log", tls.get());
     if (!started) {
       std::fprintf(stderr, "kofu run: %s\n", started.error().message.c_str());
       return 2;
@@ -400,14 +363,14 @@ int run(run_args& args) {
     }
   }
   std::optional<kofu::driver::vendor_profile> profile;
-  if (sc.target.profile != "reference") {
-    auto loaded_profile = kofu::driver::vendor_profile::load(sc.resolve(sc.target.profile));
-    if (!loaded_profile) {
-      std::fprintf(stderr, "kofu run: vendor profile rejected:\n%s\n",
-                   loaded_profile.error().message.c_str());
-      return 2;
-    }
-    profile = std::move(*loaded_profile);
+  auto loaded_profile = kofu::app::load_profile(sc);
+  if (!loaded_profile) {
+    std::fprintf(stderr, "kofu run: vendor profile rejected:\n%s\n",
+                 loaded_profile.error().message.c_str());
+    return 2;
+  }
+  profile = std::move(*loaded_profile);
+  if (profile) {
     // What the vendor does not offer is never sent: the mix keeps only what the profile maps.
     std::vector<std::string> left_out;
     for (std::size_t i = 0; i < sc.mix.certificate_types.size(); ++i) {
@@ -539,6 +502,7 @@ int run(run_args& args) {
   const auto result = kofu::driver::run(rs);
   if (tty && !args.quiet) fmt::print(stderr, "\n");
   const int signo = stop_signal.load();
+  const bool misfit = result.end_reason == "profile_misfit";
   if (result.end_reason == "interrupted") {
     fmt::print(stderr,
                "kofu run: interrupted by {} after {:.1f} s: the load stopped; verifying what was "
@@ -558,13 +522,15 @@ int run(run_args& args) {
                        {"signal", signo == 0         ? json(nullptr)
                                   : signo == SIGTERM ? json("SIGTERM")
                                                      : json("SIGINT")},
-                       {"stats", stats_json(result)}});
+                       {"stats", stats_json(result)},
+                       {"profile_misfit", misfit_json(result)}});
   }
   auto closed = (*writer)->close();
   std::optional<std::uint64_t> online_findings;
   if (live) {
     live->finish();
-    if (!args.quiet) {
+    // A profile that does not fit makes every answer a false finding: none is shown.
+    if (!args.quiet && !misfit) {
       for (const auto& message : live->take_messages()) fmt::print(stderr, "{}\n", message);
     }
     if (live->kept_up()) online_findings = live->findings();
@@ -582,6 +548,7 @@ int run(run_args& args) {
     std::ofstream summary(dir / "run.json", std::ios::trunc);
     json summary_json = stats_json(result);
     summary_json["end_reason"] = result.end_reason;
+    summary_json["profile_misfit"] = misfit_json(result);
     summary << summary_json.dump(2) << '\n';
   }
   if (!closed) {
@@ -601,6 +568,11 @@ int run(run_args& args) {
       format_ms(s.latency.value_at_percentile(99.9)), s.updates_sent, s.updates_failed,
       s.updates_unknown);
   fmt::print("history: {}\n", history_path.string());
+  if (misfit) {
+    // Not verified: every answer would be a false finding (docs/decisions.md).
+    fmt::print(stderr, "kofu run: {}\n", misfit_message(profile->name(), result));
+    return 2;
+  }
 
   // 8. Verification (issue 5) when it is linked in; otherwise the driver's own thresholds.
   if (auto& hook = kofu::app::after_run_hook()) return hook(dir, online_findings);

@@ -85,6 +85,19 @@ void judge_delivery(const std::filesystem::path& dir, json& report) {
 
 // `online_findings`: what `kofu run`'s online verifier counted during the run, to compare.
 int run_verify(const std::string& dir, std::optional<std::uint64_t> online_findings = {}) {
+  // A run stopped because its profile did not fit the server holds only false findings: it is
+  // refused like bad input, with the reason `kofu run` gave (docs/decisions.md).
+  if (std::ifstream in(std::filesystem::path(dir) / "run.json"); in) {
+    const json run = json::parse(in, nullptr, false);
+    if (run.is_object() && run.value("end_reason", "") == "profile_misfit") {
+      const json& m = run["profile_misfit"];
+      fmt::print(stderr,
+                 "kofu verify: {}: not verified: the run was stopped because its profile does not "
+                 "fit the server: {}\n",
+                 dir, m.is_object() ? m.value("reason", "?") : std::string("?"));
+      return 2;
+    }
+  }
   auto result = kofu::verify::verify_directory(dir, {}, kofu::driver::answer_protocol_from_header);
   if (!result) {
     std::fprintf(stderr, "kofu verify: %s\n", result.error().message.c_str());

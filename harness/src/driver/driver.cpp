@@ -24,6 +24,8 @@
 
 #include "kofu/driver/arrival_schedule.hpp"
 #include "kofu/driver/json_check.hpp"
+#include "kofu/driver/profile_fit.hpp"
+#include "kofu/driver/reference_request.hpp"
 #include "kofu/driver/request_generator.hpp"
 #include "kofu/driver/update_generator.hpp"
 
@@ -221,8 +223,12 @@ class driver_thread {
 
 class worker : public driver_thread {
  public:
-  worker(const run_settings& s, unsigned index, unsigned id_stride, unsigned slots)
-      : driver_thread(s, index, id_stride), generator_(*s.scenario, *s.population, index) {
+  // `fit`: null, or where the first answers are judged against the profile (shared, lock-free).
+  worker(const run_settings& s, unsigned index, unsigned id_stride, unsigned slots,
+         profile_fit* fit)
+      : driver_thread(s, index, id_stride),
+        generator_(*s.scenario, *s.population, index),
+        fit_(fit) {
     for (unsigned slot = 0; slot < slots; ++slot) {
       const auto& target = s.targets[(index + slot * id_stride) % s.targets.size()];
       conns_.push_back(std::make_unique<connection>(io_.get_executor(), target, s.tls.get(),
@@ -456,22 +462,13 @@ class worker : public driver_thread {
     const auto type = scenario::to_string(job.request.type);
     const auto ch = scenario::to_string(job.request.channel);
     const auto& o = job.request.options;
-    const std::string options = fmt::format(
-        R"({{"scope":"{}","honseki":{},"zokugara":{},"mynumber":{}}})",
-        o.household_scope ? "household" : "individual", o.honseki, o.zokugara, o.mynumber);
-    http::request<http::string_body> req;
-    if (settings_.profile != nullptr) {
-      req = settings_.profile->issue_request({app_no, std::string(ch), std::string(type),
-                                              r.card_serial, r.resident_id, o.household_scope,
-                                              o.honseki, o.zokugara, o.mynumber});
-    } else {
-      req = http::request<http::string_body>{http::verb::post, "/v1/issue", 11};
-      req.set(http::field::content_type, "application/json");
-      req.set(http::field::accept, "application/json");
-      req.body() = fmt::format(
-          R"({{"application_number":"{}","channel":"{}","certificate_type":"{}","subject":{{"card_serial":"{}"}},"options":{}}})",
-          app_no, ch, type, r.card_serial, options);
-    }
+    const issue_fields fields{app_no,        std::string(ch), std::string(type),
+                              r.card_serial, r.resident_id,   o.household_scope,
+                              o.honseki,     o.zokugara,      o.mynumber};
+    const std::string options = reference_issue_options(fields);
+    http::request<http::string_body> req = settings_.profile != nullptr
+                                               ? settings_.profile->issue_request(fields)
+                                               : reference_issue_request(fields);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     auto result = co_await conn.exchange(
         req, std::chrono::milliseconds(sc.load.timeout_ms),
@@ -500,6 +497,7 @@ class worker : public driver_thread {
           result.status, doc.is_discarded() ? json(result.body) : doc, error);
       line += fmt::format(R"(,"outcome":"{}")", outcome);
       if (!error.empty()) line += ",\"error\":" + history::to_line(json(error));
+      if (fit_ != nullptr && fit_->sampling()) judge_fit(outcome, error, result, doc);
       if (sc.history.keep_body || outcome != "ok") {
         append_body(line, result.body, result.content_type);
       }
@@ -539,9 +537,44 @@ class worker : public driver_thread {
     }
   }
 
+  // One of the first answers of a vendor run, offered to the fit check (profile_fit.hpp): an
+  // answer classified ok must decode without missing parts; one classified `error` because the
+  // profile does not know its result code (or status) did not map. Other outcomes say nothing
+  // about the mapping. On the verdict "does not fit", the run stops.
+  void judge_fit(const std::string& outcome, const std::string& error, const exchange_result& r,
+                 const json& doc) {
+    const vendor_profile& profile = *settings_.profile;
+    bool mapped = true;
+    std::string reason;
+    if (outcome == "ok") {
+      verify::decoded_answer d;
+      if (doc.is_discarded()) {
+        d.malformed = "the answer is not JSON";
+      } else if (const auto decoder = profile.decoder()) {
+        d = decoder->decode(doc, false);
+      } else {
+        d = verify::decode_answer(profile.map_issue_answer(r.status, r.body).body, false);
+      }
+      if (d.malformed) {
+        mapped = false;
+        reason = *d.malformed;
+      } else if (!d.missing.empty()) {
+        mapped = false;
+        reason = d.missing.front();
+      }
+    } else if (outcome == "error" && !error.empty()) {
+      mapped = false;
+      reason = error;
+    } else {
+      return;
+    }
+    if (fit_->record(mapped, reason)) settings_.stop->store(true, std::memory_order_relaxed);
+  }
+
   std::vector<std::unique_ptr<connection>> conns_;
   std::vector<std::unique_ptr<asio::steady_timer>> wake_;
   request_generator generator_;
+  profile_fit* const fit_;
   std::deque<pending_issue> backlog_;
   std::vector<unsigned> idle_;
   bool open_phase_done_ = false;
@@ -718,16 +751,8 @@ class updater : public driver_thread {
     const bool mapped = profile != nullptr && profile->maps_updates();
     const std::uint64_t id = next_id();
     http::request<http::string_body> req;
-    if (mapped) {
-      req = profile->update_request(reference_change(c));
-    } else {
-      req = http::request<http::string_body>{
-          http::verb::post, fmt::format("/v1/residents/{}/changes", pop.at(c.resident).resident_id),
-          11};
-      req.set(http::field::content_type, "application/json");
-      req.body() = history::to_line(json{
-          {"change_id", c.change_id}, {"kind", scenario::to_string(c.kind)}, {"fields", c.fields}});
-    }
+    req = mapped ? profile->update_request(reference_change(c))
+                 : reference_update_request(reference_change(c));
     ++stats_.updates_sent;
     auto r = co_await conns_[slot]->exchange(req, timeout(),
                                              [&](clock_type::time_point sent, std::uint64_t) {
@@ -1012,7 +1037,13 @@ class updater : public driver_thread {
 
 // ---- The coordinator ---------------------------------------------------------------------------
 
-run_result run(const run_settings& s) {
+run_result run(const run_settings& settings) {
+  // The stop flag is the caller's, or the driver's own: a run whose profile does not fit the
+  // server is stopped through it like an interrupted one.
+  std::atomic<bool> own_stop{false};
+  run_settings s = settings;
+  if (s.stop == nullptr) s.stop = &own_stop;
+  profile_fit fit;
   const auto& sc = *s.scenario;
   unsigned workers = sc.load.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
@@ -1027,7 +1058,8 @@ run_result run(const run_settings& s) {
   }
   std::vector<std::unique_ptr<worker>> pool;
   for (unsigned w = 0; w < workers; ++w) {
-    pool.push_back(std::make_unique<worker>(s, w, stride, slots));
+    pool.push_back(
+        std::make_unique<worker>(s, w, stride, slots, s.profile != nullptr ? &fit : nullptr));
   }
   updater updates(s, workers, stride);
 
@@ -1084,7 +1116,12 @@ run_result run(const run_settings& s) {
   total.merge(updates.take_published());
   result.issue = std::move(total);
   result.elapsed_s = std::chrono::duration<double>(clock_type::now() - run_start).count();
-  result.end_reason = s.stop != nullptr && s.stop->load() ? "interrupted" : "completed";
+  result.end_reason = fit.misfit()     ? "profile_misfit"
+                      : s.stop->load() ? "interrupted"
+                                       : "completed";
+  result.misfit_reason = fit.first_reason();
+  result.fit_sampled = fit.seen();
+  result.fit_unmapped = fit.unmapped();
   result.retired_residents = updates.retired();
   result.updates_skipped = updates.skipped();
   return result;

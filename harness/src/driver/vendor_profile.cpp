@@ -679,6 +679,23 @@ std::string vendor_profile::body_class(const operation& op, const std::string& s
   return it->second;
 }
 
+namespace {
+std::optional<std::string> result_code_of(const vendor_profile::operation* op, const json& body) {
+  if (op == nullptr || !op->outcome) return std::nullopt;
+  const auto code = op->outcome->code.read(body);
+  if (!code) return std::nullopt;
+  return text_of(*code);
+}
+}  // namespace
+
+std::optional<std::string> vendor_profile::issue_result_code(const json& body) const {
+  return result_code_of(&issue_, body);
+}
+
+std::optional<std::string> vendor_profile::update_result_code(const json& body) const {
+  return result_code_of(update_ ? &*update_ : nullptr, body);
+}
+
 std::string vendor_profile::classify_issue(unsigned status, const json& body,
                                            std::string& error) const {
   const std::string cls = status_class(issue_, status);

@@ -11,6 +11,11 @@
 // Times in the history are nanoseconds on the steady clock from `anchor`. Stop early by setting
 // `*stop` (SIGINT): no new request is started, requests in flight finish (bounded by the timeout),
 // and run() returns with end_reason "interrupted".
+//
+// With a vendor profile, the first answers of the run are also mapped through it (profile_fit.hpp):
+// when most of them do not map, the driver sets `*stop` itself and run() returns with end_reason
+// "profile_misfit" and the first reason: the profile does not fit the server, and the history
+// would only hold false findings.
 
 #include <atomic>
 #include <chrono>
@@ -47,12 +52,12 @@ struct progress {
 struct run_settings {
   const scenario::scenario* scenario = nullptr;
   const population_index* population = nullptr;
-  std::vector<endpoint> targets;                     // round-robin, at least one
-  std::shared_ptr<boost::asio::ssl::context> tls;    // required for https targets
-  history::writer* history = nullptr;                // null: no history (benchmarks)
-  clock_type::time_point anchor;                     // t = 0 of the history
-  std::uint32_t run_number = 1;                      // in application numbers KOFU-RRRRRR-…
-  std::atomic<bool>* stop = nullptr;                 // optional: set to stop early
+  std::vector<endpoint> targets;                   // round-robin, at least one
+  std::shared_ptr<boost::asio::ssl::context> tls;  // required for https targets
+  history::writer* history = nullptr;              // null: no history (benchmarks)
+  clock_type::time_point anchor;                   // t = 0 of the history
+  std::uint32_t run_number = 1;                    // in application numbers KOFU-RRRRRR-…
+  std::atomic<bool>* stop = nullptr;  // optional: set to stop early (the driver may set it too)
   std::function<void(const progress&)> on_progress;  // caller's thread, about once a second
   std::filesystem::path exec_dir;                    // working folder of `exec` events
   const vendor_profile* profile = nullptr;           // null: the reference protocol
@@ -61,7 +66,11 @@ struct run_settings {
 struct run_result {
   worker_stats issue;  // all workers merged (update counters included)
   double elapsed_s = 0;
-  std::string end_reason;  // "completed" or "interrupted"
+  std::string end_reason;  // "completed", "interrupted" or "profile_misfit"
+  // profile_misfit: why the first unmapped answer did not map, and the sample's counts.
+  std::string misfit_reason;
+  std::uint32_t fit_sampled = 0;   // answers mapped through the profile to judge the fit
+  std::uint32_t fit_unmapped = 0;  // of those, the ones that did not map
   std::uint64_t retired_residents = 0;
   std::uint64_t updates_skipped = 0;  // update arrivals with no free slot or resident
   unsigned workers = 0;

@@ -173,6 +173,11 @@ class vendor_profile {
   // (ok, retry, refused, error); `error` names why an answer fits no class.
   std::string classify_issue(unsigned status, const nlohmann::json& body, std::string& error) const;
 
+  // The result code of an issue or update answer where the profile's `outcome` reads one
+  // (nullopt when it has no body-coded outcome or the answer carries no code): for display.
+  std::optional<std::string> issue_result_code(const nlohmann::json& body) const;
+  std::optional<std::string> update_result_code(const nlohmann::json& body) const;
+
   // Whether the profile maps these requests (otherwise they go in the reference shape).
   bool maps_updates() const { return update_.has_value(); }
   bool maps_reflection_batches() const { return batch_.has_value(); }
