@@ -78,6 +78,8 @@
 
 namespace kofu::driver {
 
+class population_export;  // population_export.hpp
+
 // The reference request's fields, as text and flags.
 struct issue_fields {
   std::string application_number;
@@ -158,6 +160,10 @@ class vendor_profile {
   std::shared_ptr<const verify::answer_decoder> decoder() const { return decoder_; }
   std::shared_ptr<const verify::record_rendering> rendering() const { return rendering_; }
 
+  // The vendor's import format for the population (the optional `export` section,
+  // population_export.hpp); null when the profile has none.
+  const population_export* export_format() const { return export_.get(); }
+
   request issue_request(const issue_fields& fields) const;
   mapped_answer map_issue_answer(unsigned status, const std::string& body) const;
   // The outcome of an issue answer by the profile's status classes and body-coded outcome
@@ -226,6 +232,7 @@ class vendor_profile {
   std::optional<operation> update_;
   std::optional<operation> batch_;
   std::optional<operation> maintenance_;
+  std::shared_ptr<const population_export> export_;
 };
 
 // The answer protocol a history header names: the vendor profile kept in it
