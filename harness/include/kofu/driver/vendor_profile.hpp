@@ -51,6 +51,8 @@
 //          the version is aborted); any other status → "unknown" with an `error` naming the status
 //          (the profile cannot say whether it was applied, so the driver retires the resident).
 //   maintenance: ok / retry / refused / error, recorded on the event.
+// The optional `export` section declares the vendor's import format for the population
+// (`kofu population export`; population_export.hpp, docs/profiles.md).
 // A status listed in two classes is a load error. `update`, `reflection_batch` and `maintenance`
 // are optional: without one, that request is sent in the reference shape (a vendor that speaks
 // the reference protocol for it).
