@@ -75,6 +75,9 @@ const std::map<std::string, std::string>& default_renderings() {
   return d;
 }
 
+}  // namespace
+
+// The record's values by path, for renderings and the export (vendor_answer.hpp).
 bool known_record_path(std::string_view p) {
   static const std::set<std::string, std::less<>> paths = {"resident_id",
                                                            "card_serial",
@@ -98,7 +101,18 @@ bool known_record_path(std::string_view p) {
                                                            "honseki",
                                                            "hittousha",
                                                            "koseki_id",
-                                                           "koseki_relationship"};
+                                                           "koseki_relationship",
+                                                           "seal.registration_number",
+                                                           "seal.status",
+                                                           "seal.image_png_base64",
+                                                           "seal.image_sha256",
+                                                           "tax.fiscal_year",
+                                                           "tax.income",
+                                                           "tax.taxable_income",
+                                                           "tax.municipal_tax",
+                                                           "tax.prefectural_tax",
+                                                           "status",
+                                                           "version"};
   return paths.count(p) != 0;
 }
 
@@ -126,8 +140,25 @@ std::optional<std::string> record_value(const population::resident& r, std::stri
   if (p == "hittousha") return r.hittousha;
   if (p == "koseki_id") return r.koseki_id;
   if (p == "koseki_relationship") return r.koseki_relationship;
+  if (p.starts_with("seal.")) {
+    if (!r.seal) return std::nullopt;  // no 印鑑登録: the value is absent, not empty
+    if (p == "seal.registration_number") return r.seal->registration_number;
+    if (p == "seal.status") return std::string(population::to_string(r.seal->status));
+    if (p == "seal.image_png_base64") return r.seal->image_png_base64;
+    if (p == "seal.image_sha256") return r.seal->image_sha256;
+    return std::nullopt;
+  }
+  if (p == "tax.fiscal_year") return std::to_string(r.tax.fiscal_year);
+  if (p == "tax.income") return std::to_string(r.tax.income);
+  if (p == "tax.taxable_income") return std::to_string(r.tax.taxable_income);
+  if (p == "tax.municipal_tax") return std::to_string(r.tax.municipal_tax);
+  if (p == "tax.prefectural_tax") return std::to_string(r.tax.prefectural_tax);
+  if (p == "status") return std::string(population::to_string(r.status));
+  if (p == "version") return std::to_string(r.version);
   return std::nullopt;
 }
+
+namespace {
 
 std::string text_of(const json& v) {
   if (v.is_string()) return v.get<std::string>();

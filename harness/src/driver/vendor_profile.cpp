@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "driver/vendor_answer.hpp"
+#include "kofu/driver/population_export.hpp"
 
 namespace kofu::driver {
 namespace {
@@ -519,7 +520,7 @@ result<vendor_profile> vendor_profile::parse(const json& d, const std::string& s
   }
   section_reader top(d, "", problems);
   top.allow({"name", "description", "issue", "update", "reflection_batch", "maintenance", "render",
-             "supports"});
+             "supports", "export"});
   p.document_ = d;
   if (const json* n = top.get("name", json::value_t::string, true)) p.name_ = n->get<std::string>();
   (void)top.get("description", json::value_t::string, false);
@@ -608,6 +609,10 @@ result<vendor_profile> vendor_profile::parse(const json& d, const std::string& s
     names("update_kinds", p.update_kinds_);
     if (const json* h = s.get("household_scope", json::value_t::boolean, false))
       p.household_scope_ = h->get<bool>();
+  }
+  if (d.contains("export")) {
+    p.export_ = std::make_shared<const population_export>(
+        population_export::parse(d["export"], p.issue_.values, p.rendering_, problems));
   }
   if (!p.decoder_) p.decoder_ = std::make_shared<renamed_decoder>(p.issue_, p.rename_);
   if (!problems.empty()) {

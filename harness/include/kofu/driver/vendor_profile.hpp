@@ -51,6 +51,8 @@
 //          the version is aborted); any other status → "unknown" with an `error` naming the status
 //          (the profile cannot say whether it was applied, so the driver retires the resident).
 //   maintenance: ok / retry / refused / error, recorded on the event.
+// The optional `export` section declares the vendor's import format for the population
+// (`kofu population export`; population_export.hpp, docs/profiles.md).
 // A status listed in two classes is a load error. `update`, `reflection_batch` and `maintenance`
 // are optional: without one, that request is sent in the reference shape (a vendor that speaks
 // the reference protocol for it).
@@ -77,6 +79,8 @@
 #include "kofu/verify/resident_model.hpp"
 
 namespace kofu::driver {
+
+class population_export;  // population_export.hpp
 
 // The reference request's fields, as text and flags.
 struct issue_fields {
@@ -167,6 +171,10 @@ class vendor_profile {
   std::shared_ptr<const verify::answer_decoder> decoder() const { return decoder_; }
   std::shared_ptr<const verify::record_rendering> rendering() const { return rendering_; }
 
+  // The vendor's import format for the population (the optional `export` section,
+  // population_export.hpp); null when the profile has none.
+  const population_export* export_format() const { return export_.get(); }
+
   request issue_request(const issue_fields& fields) const;
   mapped_answer map_issue_answer(unsigned status, const std::string& body) const;
   // The outcome of an issue answer by the profile's status classes and body-coded outcome
@@ -240,6 +248,7 @@ class vendor_profile {
   std::optional<operation> update_;
   std::optional<operation> batch_;
   std::optional<operation> maintenance_;
+  std::shared_ptr<const population_export> export_;
 };
 
 // The answer protocol a history header names: the vendor profile kept in it
