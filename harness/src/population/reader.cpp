@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kofu/common/json_depth.hpp"
+
 namespace kofu::population {
 namespace {
 
@@ -135,6 +137,10 @@ const std::array<std::string_view, 18> known_fields{"resident_id",  "card_serial
 }  // namespace
 
 result<resident> parse_resident(std::string_view line, std::string_view where) {
+  if (!json_depth_within(line, max_answer_depth)) {
+    return make_error(errc::parse, fmt::format("{}: not valid JSON: nested deeper than {} levels",
+                                               where, max_answer_depth));
+  }
   json doc;
   try {
     doc = json::parse(line);
