@@ -144,7 +144,7 @@ result<resident> parse_resident(std::string_view line, std::string_view where) {
   json doc;
   try {
     doc = json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for "1E999"
     // nlohmann's message names the byte position; invalid UTF-8 and truncation land here.
     std::string what = e.what();
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);

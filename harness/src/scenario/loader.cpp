@@ -415,7 +415,7 @@ result<scenario> parse_text(std::string_view text, std::string_view source) {
   json document;
   try {
     document = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for "1E999"
     return make_error(errc::parse, fmt::format("{}: invalid JSON: {}", source, e.what()));
   }
   auto s = parse_json(document, source);

@@ -522,6 +522,9 @@ TEST(HistoryIntegrityTest, DeeplyNestedLineIsCorruptNotACrash) {
   const auto answer = decode_answer_text(deep);
   ASSERT_TRUE(answer.malformed.has_value());
   EXPECT_NE(answer.malformed->find("deeper than 64"), std::string::npos);
+  // Found by fuzz_answer (UBSan): a 19-digit integer overflowed the strict reader's accumulator.
+  const auto long_number = decode_answer_text(R"({"application_number":5555555555555555555555})");
+  EXPECT_TRUE(long_number.malformed.has_value());
 }
 
 // Evidence in a report is bounded whatever the answer's size.
