@@ -30,6 +30,11 @@ if(KOFU_SANITIZE)
   endif()
 endif()
 
+if(KOFU_BUILD_FUZZERS)
+  # Coverage instrumentation for libFuzzer in every kofu target; the fuzzers link the runtime.
+  target_compile_options(kofu_sanitizers INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 # kofu_target_defaults(TARGET): the project's warnings and sanitizers on one of its own targets.
 function(kofu_target_defaults target)
   target_link_libraries(${target} PRIVATE kofu::warnings kofu::sanitizers)

@@ -16,6 +16,7 @@ packages=(
   libjq-dev                 # jq expressions in vendor profiles (extraction, classification)
   libjemalloc-dev           # the kofu executable's allocator (CMake option KOFU_JEMALLOC)
   libgtest-dev libgmock-dev # tests
+  clang-14 libclang-rt-14-dev # libFuzzer targets with ASan + UBSan (tests/fuzz)
   libbenchmark-dev          # benchmarks (tests/bench)
   libsimdjson-dev           # yardstick JSON parser in tests/bench/verify_floor (not linked by kofu)
   wrk                       # side-by-side load comparisons (tests/bench)

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command_registry.hpp"
+#include "kofu/common/json_depth.hpp"
 #include "kofu/common/sha256.hpp"
 #include "kofu/driver/driver.hpp"
 #include "kofu/driver/embedded_server.hpp"
@@ -409,8 +410,14 @@ int run(run_args& args) {
   if (auto v = kofu::driver::http_get(endpoints.front().base, "/version", std::chrono::seconds(5),
                                       tls.get(), sc.target.tls.server_name);
       v && v->status == 200) {
-    server_version = json::parse(v->body, nullptr, false);
-    if (server_version.is_discarded()) server_version = v->body;
+    // The header is printed whole into the history and the report: a hostile answer stays out.
+    if (v->body.size() <= 64 * 1024 && kofu::json_depth_within(v->body, kofu::max_answer_depth)) {
+      server_version = json::parse(v->body, nullptr, false);
+      if (server_version.is_discarded()) server_version = v->body;
+    } else {
+      server_version = fmt::format("(not kept: {} bytes, or nested deeper than {} levels)",
+                                   v->body.size(), kofu::max_answer_depth);
+    }
   }
 
   // 5. The history, its header first; the online verifier sees every block the writer writes.

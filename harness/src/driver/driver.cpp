@@ -22,6 +22,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
+#include "kofu/common/json_depth.hpp"
+#include "kofu/common/sha256.hpp"
 #include "kofu/driver/arrival_schedule.hpp"
 #include "kofu/driver/json_check.hpp"
 #include "kofu/driver/profile_fit.hpp"
@@ -94,6 +96,39 @@ void append_body(std::string& line, const std::string& body, const std::string& 
     line += ",\"content_type\":";
     line += history::to_line(json(content_type));
   }
+}
+
+// The first bytes of `text`, at most `limit`, cut at a UTF-8 character boundary.
+std::string_view utf8_prefix(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  std::size_t n = limit;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0u) == 0x80u) --n;
+  return text.substr(0, n);
+}
+
+// An answer kofu neither keeps nor parses (issue 15 item 2): larger than the scenario's
+// load.max_body_bytes (the client kept only its first bytes), or nested deeper than
+// max_answer_depth. Its body is cleared, so nothing downstream parses it; the history records,
+// in its place, why, its size, its SHA-256 and its first kilobyte (docs/history.md).
+std::optional<json> withhold_hostile_body(exchange_result& r) {
+  if (r.outcome != exchange_result::kind::answered) return std::nullopt;
+  std::string reason;
+  if (r.body_truncated) {
+    reason =
+        fmt::format("the answer's body is {} bytes, above the limit of {} (load.max_body_bytes)",
+                    r.body_size, r.body.size());
+  } else if (!json_depth_within(r.body, max_answer_depth)) {
+    reason = fmt::format("the answer nests deeper than {} levels", max_answer_depth);
+  } else {
+    return std::nullopt;
+  }
+  json withheld{{"reason", std::move(reason)},
+                {"size", r.body_size},
+                {"sha256", r.body_truncated ? r.body_sha256 : sha256_hex(r.body)},
+                {"prefix", utf8_prefix(r.body, 1024)},
+                {"content_type", r.content_type}};
+  r.body.clear();
+  return withheld;
 }
 
 std::string outcome_of_issue(const exchange_result& r) {
@@ -482,13 +517,18 @@ class worker : public driver_thread {
               index_, conn_id, app_no, r.resident_id, r.card_serial, type, ch, options));
         });
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    const auto withheld = withhold_hostile_body(result);
     std::string outcome = outcome_of_issue(result);
     std::string line = fmt::format(R"({{"type":"complete","op":"issue","id":{},"t":{})", id,
                                    ns_since(settings_.anchor, result.received_at));
     if (result.outcome == exchange_result::kind::answered) {
       line += fmt::format(R"(,"status":{})", result.status);
     }
-    if (result.outcome == exchange_result::kind::answered && settings_.profile != nullptr) {
+    if (withheld) {
+      // Decided by the status alone: the verifier reads a withheld 200 as MALFORMED.
+      line += fmt::format(R"(,"outcome":"{}")", outcome);
+      line += ",\"body_withheld\":" + history::to_line(*withheld);
+    } else if (result.outcome == exchange_result::kind::answered && settings_.profile != nullptr) {
       // A vendor's answer: the profile decides the outcome (status and result code); the
       // answer is kept as the vendor wrote it, and the verifier maps it through the profile.
       const auto doc = json::parse(result.body, nullptr, false);
@@ -612,8 +652,10 @@ class updater : public driver_thread {
  private:
   std::unique_ptr<connection> make_connection(unsigned n) {
     const auto& target = settings_.targets[n % settings_.targets.size()];
-    return std::make_unique<connection>(io_.get_executor(), target, settings_.tls.get(),
-                                        settings_.scenario->target.tls.server_name);
+    auto conn = std::make_unique<connection>(io_.get_executor(), target, settings_.tls.get(),
+                                             settings_.scenario->target.tls.server_name);
+    conn->set_body_limit(settings_.scenario->load.max_body_bytes);
+    return conn;
   }
   std::int64_t now_ns() const { return ns_since(settings_.anchor, clock_type::now()); }
   std::chrono::milliseconds timeout() const {
@@ -769,6 +811,7 @@ class updater : public driver_thread {
                   {"t", ns_since(settings_.anchor, r.received_at)}};
     change_outcome outcome = change_outcome::unknown;
     std::optional<std::uint32_t> version;
+    if (auto withheld = withhold_hostile_body(r)) complete["body_withheld"] = std::move(*withheld);
     if (r.outcome == exchange_result::kind::answered && mapped) {
       // The vendor's status classes decide; an unmapped status is unknown (the resident retires).
       complete["status"] = r.status;
@@ -852,6 +895,7 @@ class updater : public driver_thread {
           sent_ns = ns_since(settings_.anchor, sent);
         });
     json detail{{"duration_ms", e.duration_ms}};
+    if (auto withheld = withhold_hostile_body(r)) detail["body_withheld"] = std::move(*withheld);
     if (r.outcome == exchange_result::kind::answered) {
       detail["status"] = r.status;
       if (mapped) {
@@ -920,6 +964,7 @@ class updater : public driver_thread {
                   {"t", ns_since(settings_.anchor, r.received_at)}};
     change_outcome outcome = change_outcome::unknown;
     std::vector<std::optional<std::uint32_t>> versions(changes.size());
+    if (auto withheld = withhold_hostile_body(r)) complete["body_withheld"] = std::move(*withheld);
     if (r.outcome == exchange_result::kind::answered && mapped) {
       complete["status"] = r.status;
       auto answer = profile->map_batch_answer(r.status, r.body, changes.size());

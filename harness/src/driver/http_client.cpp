@@ -3,8 +3,10 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -14,11 +16,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "kofu/common/sha256.hpp"
 
 namespace kofu::driver {
 namespace asio = boost::asio;
@@ -29,7 +34,61 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto as_values = asio::as_tuple(asio::use_awaitable);
-constexpr std::uint64_t body_limit = 64ULL << 20;  // a certificate with images, with room to spare
+
+// A Beast body that keeps the first `keep` bytes and, past them, only counts and hashes: the
+// answer's size is then bounded by the exchange's deadline, not by memory.
+struct bounded_body {
+  struct value_type {
+    std::string text;
+    std::uint64_t size = 0;
+    std::uint64_t keep = default_body_limit;
+    std::unique_ptr<sha256_hasher> hasher;  // engaged once `size` went past `keep`
+  };
+
+  class reader {
+   public:
+    template <bool is_request, class Fields>
+    reader(http::header<is_request, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, boost::system::error_code& ec) {
+      ec = {};
+      if (length) body_.text.reserve(static_cast<std::size_t>(std::min(*length, body_.keep)));
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
+      ec = {};
+      std::size_t n = 0;
+      for (const auto b : beast::buffers_range_ref(buffers)) {
+        append(std::string_view(static_cast<const char*>(b.data()), b.size()));
+        n += b.size();
+      }
+      return n;
+    }
+
+    void finish(boost::system::error_code& ec) { ec = {}; }
+
+   private:
+    void append(std::string_view bytes) {
+      body_.size += bytes.size();
+      if (body_.hasher) {
+        body_.hasher->update(bytes);
+        return;
+      }
+      const std::uint64_t room = body_.keep - body_.text.size();
+      if (bytes.size() <= room) {
+        body_.text.append(bytes);
+        return;
+      }
+      // Past the limit: from here on hash, starting with what was kept.
+      body_.text.append(bytes.substr(0, static_cast<std::size_t>(room)));
+      body_.hasher = std::make_unique<sha256_hasher>();
+      body_.hasher->update(body_.text);
+      body_.hasher->update(bytes.substr(static_cast<std::size_t>(room)));
+    }
+    value_type& body_;
+  };
+};
 
 bool is_ip_address(const std::string& host) {
   boost::system::error_code ec;
@@ -182,7 +241,7 @@ struct connection::impl {
   template <class Stream>
   asio::awaitable<boost::system::error_code> write_read(
       Stream& stream, http::request<http::string_body>& request,
-      http::response_parser<http::string_body>& parser) {
+      http::response_parser<bounded_body>& parser) {
     auto [wec, written] = co_await http::async_write(stream, request, as_values);
     if (wec) co_return wec;
     auto [rec, read] = co_await http::async_read(stream, buffer, parser, as_values);
@@ -242,8 +301,10 @@ asio::awaitable<exchange_result> connection::exchange(
   request.keep_alive(true);
   request.prepare_payload();
   impl_->lowest().expires_at(deadline);
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(body_limit);
+  http::response_parser<bounded_body> parser;
+  // No byte limit on the wire: what is not kept costs no memory, and the deadline bounds the time.
+  parser.body_limit(boost::none);
+  parser.get().body().keep = body_limit_;
   r.sent_at = clock_type::now();
   r.sent = true;
   if (on_send) on_send(r.sent_at, serial_);
@@ -259,7 +320,13 @@ asio::awaitable<exchange_result> connection::exchange(
   r.outcome = exchange_result::kind::answered;
   r.status = response.result_int();
   r.content_type = std::string(response[http::field::content_type]);
-  r.body = std::move(response.body());
+  auto& body = response.body();
+  r.body_size = body.size;
+  r.body = std::move(body.text);
+  if (body.hasher) {
+    r.body_truncated = true;
+    r.body_sha256 = to_hex(body.hasher->finish());
+  }
   // Bytes after a complete answer were never asked for: drop the connection rather than let
   // them be read as the next request's answer. Also honour "Connection: close".
   if (!response.keep_alive() || impl_->buffer.size() > 0) impl_->close();

@@ -10,6 +10,9 @@
 
 #include <fmt/format.h>
 
+#include "kofu/common/json_depth.hpp"
+#include "kofu/history/chain.hpp"
+
 namespace kofu::history {
 
 struct reader::impl {
@@ -107,7 +110,11 @@ result<std::optional<record>> reader::next() {
     const std::string_view line(s.text.data() + s.text_pos, newline - s.text_pos);
     s.text_pos = newline + 1;
     ++s.line;
-    if (line.empty()) continue;
+    if (line.empty() || is_chain_line(line)) continue;
+    if (!json_depth_within(line, max_history_line_depth)) {
+      return make_error(errc::parse, fmt::format("{}:{}: nested deeper than {} levels",
+                                                 s.path.string(), s.line, max_history_line_depth));
+    }
     auto event = nlohmann::json::parse(line, nullptr, false);
     if (event.is_discarded() || !event.is_object()) {
       return make_error(errc::parse,

@@ -53,6 +53,11 @@ std::uint64_t writer::lines_bytes() const {
   return lines_bytes_;
 }
 
+std::string writer::chain_head() const {
+  std::lock_guard lock(mutex_);
+  return head_;
+}
+
 void writer::run() {
   std::vector<std::string> taken;
   for (;;) {
@@ -65,8 +70,23 @@ void writer::run() {
     }
     bool ok = true;
     for (std::size_t i = 0; i < taken.size() && ok; ++i) {
-      ok = write_block(taken[i], i + 1 == taken.size(), false);
-      if (ok && options_.tap) options_.tap(std::move(taken[i]));
+      ok = write_block(taken[i], false, false);
+      if (!ok) break;
+      sealer_.add(taken[i]);
+      if (options_.tap) options_.tap(std::move(taken[i]));
+    }
+    // Every flush ends with the chain line of what it wrote (chain.hpp), so a killed run loses
+    // at most the unsealed lines of one interval, and the sealed ones can be checked.
+    if (ok && sealer_.pending()) {
+      std::string chain = sealer_.seal();
+      chain += '\n';
+      ok = write_block(chain, true, false);
+      if (ok) {
+        std::lock_guard lock(mutex_);
+        lines_bytes_ += chain.size();
+        head_ = sealer_.head_hex();
+      }
+      if (ok && options_.tap) options_.tap(std::move(chain));
     }
     taken.clear();
     if (stop && ok) ok = write_block({}, true, true);

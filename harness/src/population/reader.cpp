@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kofu/common/json_depth.hpp"
+
 namespace kofu::population {
 namespace {
 
@@ -135,10 +137,14 @@ const std::array<std::string_view, 18> known_fields{"resident_id",  "card_serial
 }  // namespace
 
 result<resident> parse_resident(std::string_view line, std::string_view where) {
+  if (!json_depth_within(line, max_answer_depth)) {
+    return make_error(errc::parse, fmt::format("{}: not valid JSON: nested deeper than {} levels",
+                                               where, max_answer_depth));
+  }
   json doc;
   try {
     doc = json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for "1E999"
     // nlohmann's message names the byte position; invalid UTF-8 and truncation land here.
     std::string what = e.what();
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);

@@ -14,6 +14,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include "kofu/common/json_depth.hpp"
 #include "kofu/common/sha256.hpp"
 
 namespace kofu::scenario {
@@ -315,6 +316,7 @@ scenario to_model(const json& d) {
   s.load.connections = l.at("connections").get<unsigned>();
   s.load.timeout_ms = l.at("timeout_ms").get<std::uint32_t>();
   s.load.max_backlog = l.at("max_backlog").get<std::uint64_t>();
+  s.load.max_body_bytes = l.at("max_body_bytes").get<std::uint64_t>();
 
   for (const json& ph : d.at("phases")) {
     phase out;
@@ -497,10 +499,15 @@ result<scenario> parse_json(const nlohmann::json& document, std::string_view sou
 }
 
 result<scenario> parse_text(std::string_view text, std::string_view source) {
+  // Schema validation and defaults walk the document recursively: refuse absurd nesting first.
+  if (!json_depth_within(text, max_answer_depth)) {
+    return make_error(errc::parse, fmt::format("{}: invalid JSON: nested deeper than {} levels",
+                                               source, max_answer_depth));
+  }
   json document;
   try {
     document = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for "1E999"
     return make_error(errc::parse, fmt::format("{}: invalid JSON: {}", source, e.what()));
   }
   auto s = parse_json(document, source);

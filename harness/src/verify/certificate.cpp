@@ -6,6 +6,7 @@
 #include <array>
 #include <utility>
 
+#include "kofu/common/json_depth.hpp"
 #include "kofu/common/sha256.hpp"
 #include "kofu/verify/canonical_json.hpp"
 #include "verify/strict_json.hpp"
@@ -467,6 +468,10 @@ decoded_answer decode_answer_text(std::string_view body_json, bool keep_body, bo
       return out;
     }
   }
+  if (!json_depth_within(body_json, max_answer_depth)) {
+    return malformed_answer(fmt::format("the answer nests deeper than {} levels", max_answer_depth),
+                            std::string(body_json));
+  }
   json body = json::parse(body_json, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded())
     return malformed_answer("the answer is not JSON", std::string(body_json));
@@ -477,6 +482,7 @@ decoded_answer decode_answer_text(std::string_view body_json, bool keep_body, bo
 
 json decoded_answer::evidence() const {
   if (!body.is_null() || body_json.empty()) return body;
+  if (!json_depth_within(body_json, max_history_line_depth)) return body_json;
   return json::parse(body_json, nullptr, /*allow_exceptions=*/false);
 }
 

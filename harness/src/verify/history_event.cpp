@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 
+#include "kofu/common/json_depth.hpp"
 #include "verify/strict_json.hpp"
 
 namespace kofu::verify {
@@ -142,6 +143,12 @@ history_event parse(const json& e, const parse_options& options) {
         auto answer = decode_answer(*it, options.keep_body);
         if (!options.compute_digest) answer.digest_valid = true;
         c.answer = std::make_shared<const decoded_answer>(std::move(answer));
+      } else if (const auto w = e.find("body_withheld"); w != e.end() && w->is_object()) {
+        // The driver did not keep an oversized or too deeply nested answer (docs/history.md).
+        decoded_answer withheld;
+        withheld.malformed = w->value("reason", std::string("the answer was not kept"));
+        withheld.body = *w;
+        c.answer = std::make_shared<const decoded_answer>(std::move(withheld));
       } else if (const auto t = e.find("body_text"); t != e.end() && t->is_string()) {
         c.answer = std::make_shared<const decoded_answer>(
             malformed_answer("the answer is not JSON", t->get<std::string>()));
@@ -275,7 +282,9 @@ bool parse_strict(std::string_view line, const parse_options& options, history_e
       body_end = c.position();
       return true;
     }
-    if (is_key(key, "body_text")) return false;  // rare: read by the reference path
+    if (is_key(key, "body_text") || is_key(key, "body_withheld")) {
+      return false;  // rare: read by the reference path
+    }
     return c.skip_value(false);
   });
   if (!ok || !c.at_end() || (seen & (type_bit | op_bit)) != (type_bit | op_bit) || id < 0 ||
@@ -367,6 +376,11 @@ result<history_event> parse_history_line(std::string_view line, std::string_view
   {
     history_event fast;
     if (parse_strict(line, options, fast)) return fast;
+  }
+  // nlohmann parses without recursion, but copying and printing a document recurse per level.
+  if (!json_depth_within(line, max_history_line_depth)) {
+    return make_error(errc::parse, fmt::format("{}: nested deeper than {} levels", where,
+                                               max_history_line_depth));
   }
   json e = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (e.is_discarded()) {

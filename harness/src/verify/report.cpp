@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <charconv>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <istream>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -22,21 +24,149 @@ namespace kofu::verify {
 
 using json = nlohmann::json;
 
+namespace {
+
+std::string_view utf8_cut(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  std::size_t n = limit;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0u) == 0x80u) --n;
+  return text.substr(0, n);
+}
+
+// Cuts strings and lists of a finding's JSON (not the answer, handled apart). The finding's own
+// JSON nests a few levels; an answer inside is bounded by max_history_line_depth.
+void bound_values(json& v) {
+  if (v.is_string()) {
+    const auto& text = v.get_ref<const std::string&>();
+    if (text.size() > max_evidence_string_bytes) {
+      v = fmt::format("{}… ({} bytes in all, SHA-256 {})",
+                      utf8_cut(text, max_evidence_string_bytes), text.size(), sha256_hex(text));
+    }
+  } else if (v.is_array()) {
+    if (v.size() > max_evidence_items) {
+      const std::size_t dropped = v.size() - max_evidence_items;
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(max_evidence_items), v.end());
+      v.push_back(fmt::format("… {} more entries left out of the report", dropped));
+    }
+    for (auto& item : v) bound_values(item);
+  } else if (v.is_object()) {
+    for (auto& [key, item] : v.items()) bound_values(item);
+  }
+}
+
+// Findings of these requests are set aside (the file, not the server, is in doubt).
+bool is_set_aside(const history_read_info& info, std::uint64_t request) {
+  return std::binary_search(info.set_aside_requests.begin(), info.set_aside_requests.end(),
+                            request);
+}
+
+json stretch_json(const history::line_stretch& l) {
+  return {{"first_line", l.first_line}, {"last_line", l.last_line}, {"reason", l.reason}};
+}
+
+}  // namespace
+
+void bound_evidence(json& finding) {
+  const auto evidence = finding.find("evidence");
+  if (evidence != finding.end() && evidence->is_object()) {
+    if (const auto answer = evidence->find("answer"); answer != evidence->end()) {
+      const std::string text = answer->dump(-1, ' ', false, json::error_handler_t::replace);
+      if (text.size() > max_answer_evidence_bytes) {
+        *answer = {{"truncated", true},
+                   {"size", text.size()},
+                   {"sha256", sha256_hex(text)},
+                   {"prefix", utf8_cut(text, max_evidence_string_bytes)}};
+      }
+    }
+  }
+  for (auto& [key, item] : finding.items()) {
+    if (key == "evidence" && item.is_object()) {
+      for (auto& [k, v] : item.items()) {
+        if (k != "answer") bound_values(v);
+      }
+    } else {
+      bound_values(item);
+    }
+  }
+}
+
 json make_report(const checker& c, const history_read_info& info) {
   const verification_summary s = c.summary();
+  // Findings of requests in a broken block of the history are set aside (issue 15 item 5).
+  auto findings_by_kind = s.findings_by_kind;
+  std::uint64_t requests_with_findings = s.requests_with_findings;
+  json findings = json::array();
+  json set_aside = json::array();
+  std::uint64_t set_aside_count = 0;
+  std::set<std::uint64_t> requests_set_aside;  // those with findings
+  for (const auto& f : c.findings()) {
+    if (is_set_aside(info, f.request_id)) {
+      --findings_by_kind[static_cast<std::size_t>(f.kind)];
+      if (requests_set_aside.insert(f.request_id).second && requests_with_findings > 0) {
+        --requests_with_findings;
+      }
+      if (set_aside.size() < history_read_info::max_listed_stretches) {
+        set_aside.push_back({{"kind", to_string(f.kind)},
+                             {"request_id", f.request_id},
+                             {"application_number", f.application_number}});
+      }
+      ++set_aside_count;
+      continue;
+    }
+    json j = to_json(f);
+    bound_evidence(j);
+    findings.push_back(std::move(j));
+  }
   json by_kind = json::object();
   for (const finding_kind k : all_finding_kinds) {
-    by_kind[std::string(to_string(k))] = s.findings_by_kind[static_cast<std::size_t>(k)];
+    by_kind[std::string(to_string(k))] = findings_by_kind[static_cast<std::size_t>(k)];
   }
-  json findings = json::array();
-  for (const auto& f : c.findings()) findings.push_back(to_json(f));
   json thresholds = json::array();
   for (const auto& t : s.thresholds) {
     thresholds.push_back(
         {{"name", t.name}, {"passed", t.passed}, {"detail", t.detail}, {"exposure", t.exposure}});
   }
+  std::string integrity_status = "intact";
+  if (info.integrity_broken()) {
+    integrity_status = "broken";
+  } else if (!info.chained) {
+    integrity_status = "unchained";
+  } else if (info.unsealed_tail) {
+    integrity_status = "unsealed_tail";
+  }
+  if (info.integrity_broken()) {
+    thresholds.push_back(
+        {{"name", "history_integrity"},
+         {"passed", false},
+         {"detail", fmt::format("the history is not what kofu wrote: {} corrupt lines, {} broken "
+                                "blocks; {} requests set aside",
+                                info.corrupt_line_count, info.broken_blocks.size(),
+                                info.set_aside_requests.size())},
+         {"exposure", false}});
+  }
+  json broken_blocks = json::array();
+  for (const auto& b : info.broken_blocks) broken_blocks.push_back(stretch_json(b));
+  json corrupt = json::array();
+  for (const auto& b : info.corrupt_lines) corrupt.push_back(stretch_json(b));
+  json integrity = {
+      {"status", integrity_status},
+      {"chained", info.chained},
+      {"sealed_blocks", info.sealed_blocks},
+      {"chain_head", info.chain_head},
+      {"broken_blocks", broken_blocks},
+      {"corrupt_lines", corrupt},
+      {"corrupt_line_count", info.corrupt_line_count},
+      {"unsealed_tail", info.unsealed_tail ? stretch_json(*info.unsealed_tail) : json()},
+      {"requests_set_aside", info.set_aside_requests.size()},
+      {"requests_set_aside_incomplete", info.set_aside_incomplete},
+      {"findings_set_aside", set_aside_count},
+      {"findings_set_aside_list", set_aside}};
+  // A damaged file proves nothing either way: never pass, and not fail on its word either.
+  const std::string verdict =
+      info.integrity_broken() ? "unknown" : std::string(to_string(s.final_verdict));
   json edges = json::array();
   for (const auto& e : s.leaks.edges) {
+    if (is_set_aside(info, e.recipient_request)) continue;
     json je = {{"victim", e.victim_resident},
                {"recipient", e.recipient_resident},
                {"recipient_request", e.recipient_request},
@@ -60,7 +190,7 @@ json make_report(const checker& c, const history_read_info& info) {
   json report = {
       {"format", "kofu-report/1"},
       {"kofu_version", KOFU_VERSION},
-      {"verdict", to_string(s.final_verdict)},
+      {"verdict", verdict},
       {"answered", o.answered},
       {"outcomes",
        {{"answered", o.answered},
@@ -72,7 +202,7 @@ json make_report(const checker& c, const history_read_info& info) {
         {"unknown_resident", o.unknown_resident},
         {"history_errors", o.history_errors}}},
       {"findings_by_kind", by_kind},
-      {"requests_with_findings", s.requests_with_findings},
+      {"requests_with_findings", requests_with_findings},
       {"findings", findings},
       {"leak_graph",
        {{"edges", edges},
@@ -108,6 +238,7 @@ json make_report(const checker& c, const history_read_info& info) {
        {{"lines", info.lines},
         {"truncated_last_line", info.truncated_last_line},
         {"complete", info.has_footer}}},
+      {"history_integrity", integrity},
   };
   if (info.header.is_object()) {
     report["run"] = {{"scenario_sha256", info.header.value("scenario_sha256", "")},
@@ -130,14 +261,29 @@ constexpr std::size_t window_per_worker = 4;
 // The rules of a replay, line by line, shared by the sequential and the parallel loop so that the
 // two cannot differ. A bad line is remembered rather than returned at once, as the loop has always
 // done, and returned at the next non-empty line or at the end: it is fatal either way; only a
-// last line without its newline that fails as errc::parse is forgiven (a killed run).
+// last line without its newline that fails as errc::parse is forgiven (a killed run). With
+// keep_going a bad line is noted instead (corrupt_lines) and the replay goes on.
+// The rules also note which issue requests each block of the chain touched, so that those of a
+// block whose seal fails can be set aside (history_read_info::set_aside_requests).
 class replay_rules {
  public:
-  // One line of the file, in order. `parse()` yields its event; it is called only for a non-empty
-  // line that the replay still needs. Returns false when the replay is over (then finish()).
+  using line_kind = history::chain_verifier::line_kind;
+  // Requests of one block noted at most: a writer's block holds one flush interval of events.
+  static constexpr std::size_t max_block_requests = std::size_t{1} << 20;
+
+  replay_rules(std::uint64_t first_line, bool keep_going)
+      : first_line_(first_line), keep_going_(keep_going) {}
+
+  // One line of the file, in order, with what the chain made of it. `parse()` yields its event;
+  // it is called only for a non-empty data line that the replay still needs. Returns false when
+  // the replay is over (then finish()).
   template <class Parse, class Sink>
-  bool on_line(bool empty, bool ended_with_newline, Parse&& parse, Sink& sink) {
+  bool on_line(line_kind kind, bool empty, bool ended_with_newline, Parse&& parse, Sink& sink) {
     ++info_.lines;
+    if (kind != line_kind::data) {
+      end_block(kind == line_kind::broken);
+      return true;
+    }
     if (empty) return true;
     if (pending_error_) return false;
     result<history_event> ev = parse();
@@ -146,6 +292,14 @@ class replay_rules {
         info_.truncated_last_line = true;  // killed while writing
         return false;
       }
+      if (keep_going_) {
+        const std::uint64_t number = first_line_ + info_.lines - 1;
+        if (info_.corrupt_lines.size() < history_read_info::max_listed_stretches) {
+          info_.corrupt_lines.push_back({number, number, ev.error().message});
+        }
+        ++info_.corrupt_line_count;
+        return true;
+      }
       pending_error_ = ev.error();
       return true;
     }
@@ -153,20 +307,47 @@ class replay_rules {
     if (const auto* m = std::get_if<marker_event>(&*ev); m != nullptr && m->name == "footer") {
       info_.has_footer = true;
     }
+    if (const auto* i = std::get_if<issue_invoke>(&*ev)) note_request(i->id);
+    if (const auto* c = std::get_if<issue_complete>(&*ev)) note_request(c->id);
     sink(std::move(*ev));
     return true;
   }
 
   result<history_read_info> finish() {
     if (pending_error_) return *pending_error_;
+    std::sort(info_.set_aside_requests.begin(), info_.set_aside_requests.end());
+    info_.set_aside_requests.erase(
+        std::unique(info_.set_aside_requests.begin(), info_.set_aside_requests.end()),
+        info_.set_aside_requests.end());
     return std::move(info_);
   }
 
   std::uint64_t lines() const { return info_.lines; }
 
  private:
+  void note_request(std::uint64_t id) {
+    if (block_requests_.size() < max_block_requests) {
+      block_requests_.push_back(id);
+    } else {
+      block_overflow_ = true;
+    }
+  }
+  void end_block(bool broken) {
+    if (broken) {
+      info_.set_aside_requests.insert(info_.set_aside_requests.end(), block_requests_.begin(),
+                                      block_requests_.end());
+      if (block_overflow_) info_.set_aside_incomplete = true;
+    }
+    block_requests_.clear();
+    block_overflow_ = false;
+  }
+
   history_read_info info_;
   std::optional<error> pending_error_;
+  std::uint64_t first_line_;
+  bool keep_going_;
+  std::vector<std::uint64_t> block_requests_;  // issue ids of the block being read
+  bool block_overflow_ = false;
 };
 
 // "name:LINE", into a buffer reused from line to line.
@@ -181,18 +362,19 @@ const std::string& line_where(std::string& where, std::string_view name,
 // The plain loop: read, parse and hand over one line at a time on the calling thread.
 template <class Sink>
 result<history_read_info> replay_sequential(std::istream& in, std::string_view name, Sink& sink,
-                                            std::uint64_t first_line,
-                                            const parse_options& options) {
-  replay_rules rules;
+                                            std::uint64_t first_line, const parse_options& options,
+                                            bool keep_going, history::chain_verifier& chain) {
+  replay_rules rules(first_line, keep_going);
   std::string line;
   std::string where;
   while (std::getline(in, line)) {
     const bool ended_with_newline = !in.eof();
+    const auto kind = chain.on_line(line, first_line + rules.lines());
     const auto parse = [&] {
       return parse_history_line(line, line_where(where, name, first_line + rules.lines() - 1),
                                 options);
     };
-    if (!rules.on_line(line.empty(), ended_with_newline, parse, sink)) break;
+    if (!rules.on_line(kind, line.empty(), ended_with_newline, parse, sink)) break;
   }
   return rules.finish();
 }
@@ -200,6 +382,7 @@ result<history_read_info> replay_sequential(std::istream& in, std::string_view n
 // A batch of consecutive lines, parsed: one entry per line, nullopt for an empty line.
 struct parsed_batch {
   std::vector<std::optional<result<history_event>>> lines;
+  std::vector<history::chain_verifier::line_kind> kinds;  // what the chain made of each line
   bool last_line_unterminated = false;  // its last line ended at the end of the stream, not '\n'
   bool final = false;                   // the stream ends with this batch
   std::exception_ptr failure;           // what reading or parsing it threw
@@ -210,8 +393,10 @@ struct parsed_batch {
 class parallel_parser {
  public:
   parallel_parser(std::istream& in, std::string_view name, std::uint64_t first_line,
-                  const parse_options& options, const replay_options& how, unsigned workers)
-      : in_(in),
+                  const parse_options& options, const replay_options& how, unsigned workers,
+                  history::chain_verifier& chain)
+      : chain_(chain),
+        in_(in),
         name_(name),
         first_line_(first_line),
         options_(options),
@@ -274,7 +459,7 @@ class parallel_parser {
         }
         first_index = lines_read_;
         try {
-          read_batch(text, ends, batch);
+          read_batch(text, ends, batch, first_index);
         } catch (...) {
           batch.failure = std::current_exception();
           batch.final = true;
@@ -298,8 +483,11 @@ class parallel_parser {
     }
   }
 
-  // Reads up to batch_lines_ lines or about batch_bytes_ of text. Under input_mutex_.
-  void read_batch(std::string& text, std::vector<std::size_t>& ends, parsed_batch& batch) {
+  // Reads up to batch_lines_ lines or about batch_bytes_ of text, and checks them against the
+  // chain, which must see the lines in file order: that is why it is done here, under
+  // input_mutex_, and not by the parsing (which runs in parallel).
+  void read_batch(std::string& text, std::vector<std::size_t>& ends, parsed_batch& batch,
+                  std::uint64_t first_index) {
     text.clear();
     ends.clear();
     while (ends.size() < batch_lines_ && text.size() < batch_bytes_) {
@@ -307,6 +495,7 @@ class parallel_parser {
         batch.final = true;
         return;
       }
+      batch.kinds.push_back(chain_.on_line(line_, first_line_ + first_index + ends.size()));
       text += line_;
       ends.push_back(text.size());
       if (in_.eof()) {  // the same test as the plain loop's `ended_with_newline`
@@ -325,7 +514,7 @@ class parallel_parser {
     for (std::size_t i = 0; i < ends.size(); ++i) {
       const std::string_view line(text.data() + begin, ends[i] - begin);
       begin = ends[i];
-      if (line.empty()) {
+      if (line.empty() || batch.kinds[i] != history::chain_verifier::line_kind::data) {
         batch.lines.emplace_back();
         continue;
       }
@@ -333,6 +522,8 @@ class parallel_parser {
           line, line_where(where, name_, first_line_ + first_index + i), options_));
     }
   }
+
+  history::chain_verifier& chain_;  // under input_mutex_
 
   // Read-only after construction.
   std::istream& in_;
@@ -363,9 +554,10 @@ class parallel_parser {
 template <class Sink>
 result<history_read_info> replay_parallel(std::istream& in, std::string_view name, Sink& sink,
                                           std::uint64_t first_line, const parse_options& options,
-                                          const replay_options& how, unsigned workers) {
-  replay_rules rules;
-  parallel_parser parser(in, name, first_line, options, how, workers);
+                                          const replay_options& how, unsigned workers,
+                                          history::chain_verifier& chain) {
+  replay_rules rules(first_line, how.keep_going);
+  parallel_parser parser(in, name, first_line, options, how, workers, chain);
   for (;;) {
     parsed_batch batch = parser.next();
     const std::size_t n = batch.lines.size();
@@ -373,7 +565,7 @@ result<history_read_info> replay_parallel(std::istream& in, std::string_view nam
       const bool ended_with_newline = !(batch.last_line_unterminated && i + 1 == n);
       auto& parsed = batch.lines[i];
       const auto take = [&] { return std::move(*parsed); };
-      if (!rules.on_line(!parsed.has_value(), ended_with_newline, take, sink)) {
+      if (!rules.on_line(batch.kinds[i], !parsed.has_value(), ended_with_newline, take, sink)) {
         return rules.finish();
       }
     }
@@ -386,11 +578,30 @@ result<history_read_info> replay_parallel(std::istream& in, std::string_view nam
 template <class Sink>
 result<history_read_info> replay_lines(std::istream& in, std::string_view name, Sink&& sink,
                                        std::uint64_t first_line, const parse_options& options,
-                                       const replay_options& how) {
+                                       const replay_options& how, history::chain_verifier& chain) {
   const unsigned threads =
       std::min(how.threads != 0 ? how.threads : default_replay_threads(), max_replay_threads);
-  if (threads <= 1) return replay_sequential(in, name, sink, first_line, options);
-  return replay_parallel(in, name, sink, first_line, options, how, threads - 1);
+  auto info = threads <= 1
+                  ? replay_sequential(in, name, sink, first_line, options, how.keep_going, chain)
+                  : replay_parallel(in, name, sink, first_line, options, how, threads - 1, chain);
+  if (!info) return info;
+  // The workers are joined: the chain is the caller's again.
+  chain.finish();
+  info->chained = chain.chained();
+  info->sealed_blocks = chain.sealed_blocks();
+  info->chain_head = chain.head();
+  info->unsealed_tail = chain.unsealed_tail();
+  const auto& broken = chain.broken();
+  info->broken_blocks.assign(
+      broken.begin(),
+      broken.begin() + static_cast<std::ptrdiff_t>(
+                           std::min(broken.size(), history_read_info::max_listed_stretches)));
+  if (broken.size() > history_read_info::max_listed_stretches) {
+    info->broken_blocks.push_back({broken.back().first_line, broken.back().last_line,
+                                   fmt::format("… and {} more broken blocks before this one",
+                                               broken.size() - info->broken_blocks.size())});
+  }
+  return info;
 }
 
 }  // namespace
@@ -411,16 +622,25 @@ unsigned default_replay_threads() {
 result<history_read_info> replay_history(std::istream& in, std::string_view name,
                                          const std::function<void(const history_event&)>& sink,
                                          std::uint64_t first_line, const replay_options& how) {
+  history::chain_verifier chain;
   return replay_lines(
-      in, name, [&](history_event&& e) { sink(e); }, first_line, parse_options{}, how);
+      in, name, [&](history_event&& e) { sink(e); }, first_line, parse_options{}, how, chain);
 }
 
 result<history_read_info> replay_history(std::istream& in, std::string_view name, checker& c,
                                          std::uint64_t first_line, const replay_options& how) {
+  history::chain_verifier chain;
+  return replay_history(in, name, c, first_line, how, chain);
+}
+
+result<history_read_info> replay_history(std::istream& in, std::string_view name, checker& c,
+                                         std::uint64_t first_line, const replay_options& how,
+                                         history::chain_verifier& chain) {
   const parse_options options{c.options().keep_answers, c.options().check_digest,
                               c.options().decoder.get()};
   return replay_lines(
-      in, name, [&](history_event&& e) { c.on_event(std::move(e)); }, first_line, options, how);
+      in, name, [&](history_event&& e) { c.on_event(std::move(e)); }, first_line, options, how,
+      chain);
 }
 
 namespace {
@@ -518,11 +738,18 @@ result<verify_result> verify_directory(const std::filesystem::path& dir, const r
     }
   }
   checker c(resident_model(std::move(*residents), std::move(rendering)), std::move(options));
-  auto info = replay_history(in, history_path.string(), c, 2, how);
+  history::chain_verifier chain;
+  (void)chain.on_line(first, 1);  // the header is in the first sealed block
+  replay_options tolerant = how;
+  tolerant.keep_going = true;
+  auto info = replay_history(in, history_path.string(), c, 2, tolerant, chain);
   if (!info) return info.error();
   if (auto bad = (*stream)->decode_error()) {
-    return make_error(errc::parse, fmt::format("{}: corrupt zstd data after line {}: {}",
-                                               history_path.string(), info->lines + 1, *bad));
+    // What came before the damage is verified; the rest of the file could not be read at all.
+    const std::uint64_t after = info->lines + 1;
+    info->corrupt_lines.push_back(
+        {after + 1, after + 1, fmt::format("corrupt zstd data after line {}: {}", after, *bad)});
+    ++info->corrupt_line_count;
   }
   c.finish();
   info->lines += 1;
@@ -558,6 +785,37 @@ std::string summary_text(const nlohmann::json& report) {
       x.value("overlapped_own_update_retry", 0), x.value("peak_in_flight", 0));
   s += fmt::format("upper bound (95%) on the mis-issuance rate: {:.3g}\n",
                    report.value("upper_bound_95", 1.0));
+  if (const auto it = report.find("history_integrity"); it != report.end() && it->is_object()) {
+    const json& h = *it;
+    const std::string status = h.value("status", "");
+    if (status == "broken") {
+      s += fmt::format(
+          "history integrity: BROKEN — the file is not what kofu wrote; {} corrupt lines, {} "
+          "broken blocks, {} requests and {} findings set aside; the verdict cannot be pass\n",
+          h.value("corrupt_line_count", 0), h["broken_blocks"].size(),
+          h.value("requests_set_aside", 0), h.value("findings_set_aside", 0));
+      for (const auto* key : {"corrupt_lines", "broken_blocks"}) {
+        std::size_t shown = 0;
+        for (const auto& b : h[key]) {
+          if (++shown > 5) break;
+          s += fmt::format("  lines {}–{}: {}\n", b.value("first_line", 0), b.value("last_line", 0),
+                           b.value("reason", ""));
+        }
+      }
+    } else if (status == "unsealed_tail") {
+      const json& t = h["unsealed_tail"];
+      s += fmt::format(
+          "history integrity: sealed up to line {}; lines {}–{} are unsealed (the "
+          "run was killed)\n",
+          t.value("first_line", std::uint64_t{1}) - 1, t.value("first_line", 0),
+          t.value("last_line", 0));
+    } else if (status == "unchained") {
+      s += "history integrity: the history carries no chain (not written by this kofu)\n";
+    } else {
+      s += fmt::format("history integrity: intact ({} sealed blocks, chain head {})\n",
+                       h.value("sealed_blocks", 0), h.value("chain_head", ""));
+    }
+  }
   return s;
 }
 

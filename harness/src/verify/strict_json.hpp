@@ -189,7 +189,8 @@ class strict_json_cursor {
     const char* const start = p_;
     std::int64_t v = 0;
     while (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
-      v = v * 10 + (*p_ - '0');
+      // Digits past the 18th are only counted (the number is refused below): 19 would overflow.
+      if (p_ - start < 18) v = v * 10 + (*p_ - '0');
       ++p_;
     }
     const auto digits = p_ - start;

@@ -147,5 +147,16 @@ TEST(ReaderTest, ReaderContinuesAfterABadLine) {
   EXPECT_EQ(r->line_number(), 2U);
 }
 
+// Found by fuzz_population_reader: a number beyond double made nlohmann throw out_of_range,
+// which escaped the reader; deep nesting is refused before parsing.
+TEST(ReaderTest, HostileLinesAreErrorsNotExceptions) {
+  for (const std::string& line : {std::string(R"({"resident_id":"1","version":13E523442214})"),
+                                  std::string(100000, '[') + std::string(100000, ']')}) {
+    const auto r = parse_resident(line, "p.jsonl:1");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().message.rfind("p.jsonl:1: not valid JSON", 0), 0u) << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace kofu::population

@@ -231,4 +231,15 @@ TEST(ScenarioLoaderTest, ShippedScenariosAreValid) {
   EXPECT_GT(count, 0);
 }
 
+// A number beyond double (nlohmann throws out_of_range) and absurd nesting are errors.
+TEST(ScenarioLoaderTest, HostileTextIsAnErrorNotAnException) {
+  for (const std::string& text : {std::string(R"({"name":"x","seed":1E999})"),
+                                  std::string(100000, '[') + std::string(100000, ']')}) {
+    const auto s = parse_text(text, "s.json");
+    ASSERT_FALSE(s.has_value());
+    EXPECT_NE(s.error().message.find("s.json: invalid JSON"), std::string::npos)
+        << s.error().message;
+  }
+}
+
 }  // namespace

@@ -52,11 +52,20 @@ result<std::shared_ptr<boost::asio::ssl::context>> make_tls_context(
 // Monotonic nanoseconds since the run's clock anchor.
 using clock_type = std::chrono::steady_clock;
 
+// The body of an answer is kept up to a limit (the scenario's load.max_body_bytes, default
+// default_body_limit): beyond it the client reads on, hashing and counting but not keeping, so a
+// hostile or broken server cannot make kofu hold gigabytes; the answer then has `body_truncated`
+// set, its first `limit` bytes in `body`, and its size and SHA-256 (issue 15 item 2).
+inline constexpr std::uint64_t default_body_limit = std::uint64_t{4} << 20;
+
 struct exchange_result {
   enum class kind { answered, timeout, error };
   kind outcome = kind::error;
   unsigned status = 0;               // when answered
-  std::string body;                  // when answered
+  std::string body;                  // when answered: the body, or its first bytes when truncated
+  std::uint64_t body_size = 0;       // when answered: bytes of the body as received
+  bool body_truncated = false;       // when answered: the body was larger than the limit
+  std::string body_sha256;           // when truncated: SHA-256 (hex) of the whole body
   std::string content_type;          // when answered
   std::string error;                 // when not answered: "connect: …", "write: …", "read: …"
   bool sent = false;                 // the first byte was written (the server may have seen it)
@@ -82,6 +91,11 @@ class connection {
       const std::function<void(clock_type::time_point sent_at, std::uint64_t serial)>& on_send =
           {});
 
+  // Bytes of an answer's body kept at most (see exchange_result); 0: default_body_limit.
+  void set_body_limit(std::uint64_t bytes) {
+    body_limit_ = bytes == 0 ? default_body_limit : bytes;
+  }
+
   // Serial of the current (or next) TCP connection; bumps each time one is opened.
   std::uint64_t serial() const { return serial_; }
   // TCP connections opened so far.
@@ -98,6 +112,7 @@ class connection {
   std::uint64_t serial_ = 0;
   std::uint64_t connects_ = 0;
   std::uint64_t stale_dropped_ = 0;
+  std::uint64_t body_limit_ = default_body_limit;
 };
 
 }  // namespace kofu::driver

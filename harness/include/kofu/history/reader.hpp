@@ -4,7 +4,9 @@
 //
 // A run killed mid-write leaves a last line without its newline (or a zstd stream without its end):
 // that is not an error; `truncated()` says so after the end is reached. A complete line that is
-// not a JSON object is an error naming FILE:LINE; the reader stays usable after it.
+// not a JSON object (or nests deeper than max_history_line_depth) is an error naming FILE:LINE;
+// the reader stays usable after it. Chain lines (chain.hpp) are skipped: next() yields events;
+// checking the seal is the verifier's work (verify/report.hpp).
 // Not thread-safe; one reader per thread.
 
 #include <cstdint>

@@ -8,6 +8,8 @@
 // `flush_interval` with write(2) (and, compressed, a zstd flush), so a process killed at any moment
 // (SIGKILL included) loses at most the events of the last hand-off plus one flush interval, and
 // every complete line in the file is a whole JSON object. The last line may be cut short.
+// Each flush ends with a chain line that seals what it wrote (chain.hpp); a block handed over by
+// `tap` is followed by the chain line as a block of its own.
 
 #include <chrono>
 #include <condition_variable>
@@ -24,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kofu/common/error.hpp"
+#include "kofu/history/chain.hpp"
 
 namespace kofu::history {
 
@@ -55,6 +58,8 @@ class writer {
 
   // Bytes of JSON Lines handed to the file so far (before compression). Thread-safe.
   std::uint64_t lines_bytes() const;
+  // The chain value (hex) of the last sealed block ("" before the first). Thread-safe.
+  std::string chain_head() const;
   const std::filesystem::path& path() const { return options_.path; }
 
  private:
@@ -68,6 +73,7 @@ class writer {
   int fd_ = -1;
   struct zstd_state;
   std::unique_ptr<zstd_state> zstd_;  // writer thread only (and close() after the join)
+  chain_sealer sealer_;               // writer thread only
 
   // State below is protected by mutex_.
   mutable std::mutex mutex_;
@@ -75,6 +81,7 @@ class writer {
   std::vector<std::string> queue_;
   bool stopping_ = false;
   std::uint64_t lines_bytes_ = 0;
+  std::string head_;
   std::optional<error> error_;
 
   std::thread thread_;

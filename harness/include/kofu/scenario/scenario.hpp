@@ -69,6 +69,7 @@ struct load_settings {
   unsigned connections = 0;
   std::uint32_t timeout_ms = 0;
   std::uint64_t max_backlog = 0;
+  std::uint64_t max_body_bytes = std::uint64_t{4} << 20;  // an answer's body kept at most
 };
 
 struct spike {

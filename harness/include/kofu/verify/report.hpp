@@ -12,10 +12,13 @@
 #include <functional>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kofu/common/error.hpp"
+#include "kofu/history/chain.hpp"
 #include "kofu/verify/checker.hpp"
 
 namespace kofu::verify {
@@ -27,7 +30,36 @@ struct history_read_info {
   bool has_footer = false;
   nlohmann::json header;
   std::filesystem::path population_path;
+
+  // Integrity (issue 15 item 5; docs/history.md "Integrity"). Lines that did not parse (with
+  // replay_options::keep_going; the first max_listed_stretches are listed, all are counted).
+  std::vector<history::line_stretch> corrupt_lines;
+  std::uint64_t corrupt_line_count = 0;
+  // The chain (history/chain.hpp): blocks whose seal failed, the unsealed tail, the last value.
+  bool chained = false;
+  std::uint64_t sealed_blocks = 0;
+  std::vector<history::line_stretch> broken_blocks;
+  std::optional<history::line_stretch> unsealed_tail;
+  std::string chain_head;
+  // Issue requests with an invoke or complete inside a broken block, sorted: their findings are
+  // set aside (the file, not the server, is in doubt). `set_aside_incomplete`: a broken block was
+  // too large to note every request in it.
+  std::vector<std::uint64_t> set_aside_requests;
+  bool set_aside_incomplete = false;
+  static constexpr std::size_t max_listed_stretches = 100;
+  // Whether the file is not what the writer wrote (a corrupt line or a broken seal).
+  bool integrity_broken() const { return corrupt_line_count > 0 || !broken_blocks.empty(); }
 };
+
+// Evidence kept in a report is bounded (issue 15 item 2): an answer whose compact JSON exceeds
+// max_answer_evidence_bytes is replaced by its size, SHA-256 and first bytes, and any other
+// string above max_evidence_string_bytes, and any list above max_evidence_items entries, is cut
+// the same way. So a finding's size does not depend on the size of the answer it is about.
+inline constexpr std::size_t max_answer_evidence_bytes = 64 * 1024;
+inline constexpr std::size_t max_evidence_string_bytes = 4 * 1024;
+inline constexpr std::size_t max_evidence_items = 256;
+// Applies those bounds to one finding's JSON (to_json(finding)).
+void bound_evidence(nlohmann::json& finding);
 
 // The report object for a checker (after finish()) and the run's header.
 nlohmann::json make_report(const checker& c, const history_read_info& info);
@@ -56,6 +88,9 @@ struct replay_options {
   unsigned threads = 0;  // threads in all, the caller's included (at most 256); 0: the default
   std::size_t batch_lines = 4096;      // a batch ends after this many lines…
   std::size_t batch_bytes = 1u << 20;  // …or once its text reaches this many bytes
+  // A line that does not parse is noted in history_read_info::corrupt_lines and the replay goes
+  // on (verify_directory); otherwise it is an error, as described at replay_history.
+  bool keep_going = false;
 };
 
 // The default thread count: the environment variable KOFU_VERIFY_THREADS when it is a positive
@@ -65,9 +100,10 @@ unsigned default_replay_threads();
 
 // Reads DIR/history.jsonl and the population its header names (resolved against DIR when
 // relative; its SHA-256 is checked when the header gives one), replays every event through a
-// checker (replay_history below, with `how`), and returns the report. Errors (exit code 2): no or
-// unreadable history, no header, a malformed line other than a truncated last one, a population
-// that cannot be loaded or does not match its digest.
+// checker (replay_history below, with `how` and keep_going), checks the chain, and returns the
+// report. Errors (exit code 2): no or unreadable history, no header, a population that cannot be
+// loaded or does not match its digest. Corrupt lines and broken seals are not errors: they are
+// reported (`history_integrity`), the rest is verified, and the verdict is at best `unknown`.
 struct verify_result {
   nlohmann::json report;
   history_read_info info;
@@ -98,6 +134,12 @@ result<history_read_info> replay_history(std::istream& in, std::string_view name
 result<history_read_info> replay_history(std::istream& in, std::string_view name, checker& c,
                                          std::uint64_t first_line = 1,
                                          const replay_options& how = {});
+// The same, feeding every line (chain lines included) to `chain` in file order: a caller that
+// read lines before `first_line` itself (the header) has fed them to `chain` first.
+// Every line is checked against the chain in any case; chain lines are never events.
+result<history_read_info> replay_history(std::istream& in, std::string_view name, checker& c,
+                                         std::uint64_t first_line, const replay_options& how,
+                                         history::chain_verifier& chain);
 
 // Writes DIR/report.json (pretty, UTF-8).
 result<void> write_report(const std::filesystem::path& dir, const nlohmann::json& report);
