@@ -24,65 +24,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Share of the open model's arrivals that may go unsent (dropped, or sent more than 1 s late)
-// before a run counts as not having delivered its load: a few arrivals due at a phase's very end
-// are normal; a run that could not keep its schedule proves nothing about the load it asked for.
-constexpr double max_unsent_share = 0.01;
-
-// Whether the run delivered the load its scenario asked for, and ran to its end (issue 15 items 3
-// and 4). A run that did not can find a mix-up, but it cannot pass: a `pass` verdict becomes
-// `unknown`, and each shortfall is a failed threshold in the report. The figures come from the
-// driver, in run.json (`kofu run` writes it beside the history); a history without a footer is a
-// run that was killed.
-// TODO(issue 15): the verifier should take them from the history's footer once its certificate
-// model rework lands (harness/src/verify is being reworked; this keeps out of its way).
-void judge_delivery(const std::filesystem::path& dir, json& report) {
-  json run = json::object();
-  if (std::ifstream in(dir / "run.json"); in) {
-    run = json::parse(in, nullptr, false);
-    if (!run.is_object()) run = json::object();
-  }
-  const bool complete = report.contains("history") && report["history"].value("complete", false);
-  std::string reason = run.value("end_reason", complete ? "completed" : "killed");
-  if (!complete) reason = "killed";
-  auto& thresholds = report["thresholds"];
-  if (!thresholds.is_array()) thresholds = json::array();
-  const bool interrupted = reason != "completed";
-  report["run_end"] = {{"reason", reason}, {"interrupted", interrupted}};
-  bool shortfall = interrupted;
-  if (interrupted) {
-    thresholds.push_back(
-        {{"name", "run_completed"},
-         {"passed", false},
-         {"detail", reason == "killed"
-                        ? "the history has no footer: the run was killed; what it recorded was "
-                          "verified"
-                        : fmt::format("the run was {} before its scenario's end; what it recorded "
-                                      "was verified",
-                                      reason)}});
-  }
-  const auto scheduled = run.value("scheduled", std::uint64_t{0});
-  const auto dropped = run.value("dropped", std::uint64_t{0});
-  const auto very_late = run.value("very_late", std::uint64_t{0});
-  if (scheduled > 0) {
-    const double unsent = static_cast<double>(dropped + very_late) / static_cast<double>(scheduled);
-    const bool delivered = unsent <= max_unsent_share;
-    thresholds.push_back(
-        {{"name", "load_delivered"},
-         {"passed", delivered},
-         {"detail",
-          fmt::format("{} of {} arrivals dropped, {} sent more than 1 s late ({:.1f} %, "
-                      "at most {:.0f} % allowed)",
-                      dropped, scheduled, very_late, unsent * 100, max_unsent_share * 100)}});
-    report["load"] = {{"scheduled", scheduled},
-                      {"dropped", dropped},
-                      {"very_late", very_late},
-                      {"delivered", delivered}};
-    shortfall = shortfall || !delivered;
-  }
-  if (shortfall && report.value("verdict", "unknown") == "pass") report["verdict"] = "unknown";
-}
-
 // `online_findings`: what `kofu run`'s online verifier counted during the run, to compare.
 int run_verify(const std::string& dir, std::optional<std::uint64_t> online_findings = {}) {
   // A run stopped because its profile did not fit the server holds only false findings: it is
@@ -103,7 +44,6 @@ int run_verify(const std::string& dir, std::optional<std::uint64_t> online_findi
     std::fprintf(stderr, "kofu verify: %s\n", result.error().message.c_str());
     return 2;
   }
-  judge_delivery(dir, result->report);
   if (auto written = kofu::verify::write_report(dir, result->report); !written) {
     std::fprintf(stderr, "kofu verify: %s\n", written.error().message.c_str());
     return 2;

@@ -98,6 +98,9 @@ history_event parse(const json& e, const parse_options& options) {
     m.name = type == "footer" ? "footer" : need_string(e, "name");
     m.phase = opt_string(e, type == "footer" ? "reason" : "phase");
     if (const auto it = e.find("detail"); it != e.end()) m.detail = *it;
+    if (type == "footer") {
+      if (const auto it = e.find("stats"); it != e.end() && it->is_object()) m.detail = *it;
+    }
     return m;
   }
   const std::string op = need_string(e, "op");

@@ -90,6 +90,68 @@ void bound_evidence(json& finding) {
   }
 }
 
+namespace {
+
+// Share of the open model's arrivals that may go unsent (dropped, or sent more than 1 s late)
+// before a run counts as not having delivered its load: a few arrivals due at a phase's very end
+// are normal; a run that could not keep its schedule proves nothing about the load it asked for.
+constexpr double max_unsent_share = 0.01;
+
+// Whether the run delivered the load its scenario asked for, and ran to its end (issue 15 items 3
+// and 4), from the history's footer: its `reason`, and the driver's counters in its `stats`. A
+// run that did not can find a mix-up, but it cannot pass: `pass` becomes `unknown`, and each
+// shortfall is a failed threshold. No footer: the run was killed.
+void judge_run_end(const history_read_info& info, json& report) {
+  const std::string reason = !info.has_footer          ? std::string("killed")
+                             : info.end_reason.empty() ? std::string("completed")
+                                                       : info.end_reason;
+  auto& thresholds = report["thresholds"];
+  if (!thresholds.is_array()) thresholds = json::array();
+  const bool interrupted = reason != "completed";
+  report["run_end"] = {{"reason", reason}, {"interrupted", interrupted}};
+  bool shortfall = interrupted;
+  if (interrupted) {
+    thresholds.push_back(
+        {{"name", "run_completed"},
+         {"passed", false},
+         {"detail", reason == "killed"
+                        ? "the history has no footer: the run was killed; what it recorded was "
+                          "verified"
+                        : fmt::format("the run was {} before its scenario's end; what it recorded "
+                                      "was verified",
+                                      reason)}});
+  }
+  const json& stats = info.footer_stats;
+  const auto count = [&](const char* key) {
+    const auto it = stats.is_object() ? stats.find(key) : stats.end();
+    return stats.is_object() && it != stats.end() && it->is_number_unsigned()
+               ? it->get<std::uint64_t>()
+               : std::uint64_t{0};
+  };
+  const std::uint64_t scheduled = count("scheduled");
+  const std::uint64_t dropped = count("dropped");
+  const std::uint64_t very_late = count("very_late");
+  if (scheduled > 0) {
+    const double unsent = static_cast<double>(dropped + very_late) / static_cast<double>(scheduled);
+    const bool delivered = unsent <= max_unsent_share;
+    thresholds.push_back(
+        {{"name", "load_delivered"},
+         {"passed", delivered},
+         {"detail",
+          fmt::format("{} of {} arrivals dropped, {} sent more than 1 s late ({:.1f} %, "
+                      "at most {:.0f} % allowed)",
+                      dropped, scheduled, very_late, unsent * 100, max_unsent_share * 100)}});
+    report["load"] = {{"scheduled", scheduled},
+                      {"dropped", dropped},
+                      {"very_late", very_late},
+                      {"delivered", delivered}};
+    shortfall = shortfall || !delivered;
+  }
+  if (shortfall && report.value("verdict", "unknown") == "pass") report["verdict"] = "unknown";
+}
+
+}  // namespace
+
 json make_report(const checker& c, const history_read_info& info) {
   const verification_summary s = c.summary();
   // Findings of requests in a broken block of the history are set aside (issue 15 item 5).
@@ -247,6 +309,7 @@ json make_report(const checker& c, const history_read_info& info) {
                      {"population", info.header.value("population", json())},
                      {"server_version", info.header.value("server_version", json())}};
   }
+  judge_run_end(info, report);
   return report;
 }
 
@@ -306,6 +369,8 @@ class replay_rules {
     if (const auto* h = std::get_if<history_header>(&*ev)) info_.header = h->raw;
     if (const auto* m = std::get_if<marker_event>(&*ev); m != nullptr && m->name == "footer") {
       info_.has_footer = true;
+      info_.end_reason = m->phase;
+      info_.footer_stats = m->detail;
     }
     if (const auto* i = std::get_if<issue_invoke>(&*ev)) note_request(i->id);
     if (const auto* c = std::get_if<issue_complete>(&*ev)) note_request(c->id);

@@ -3,6 +3,9 @@
 // written here by hand from docs/vendor-ja.md, never by the code under test.
 #include <gtest/gtest.h>
 
+#include <ostream>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "kofu/driver/driver.hpp"
@@ -423,6 +426,12 @@ struct move_case {
   const char* finding;   // expected finding kind, "" for none
 };
 
+// Shown by name in test output (a readable case instead of gtest's byte dump).
+void PrintTo(const move_case& c, std::ostream* os) {
+  *os << c.versions << ", sent at " << c.sent_ms << " ms, " << (c.new_address ? "new" : "old")
+      << " address, version " << c.printed << " printed → " << (*c.finding ? c.finding : "none");
+}
+
 class VersionSemanticsTest : public testing::TestWithParam<move_case> {};
 
 TEST_P(VersionSemanticsTest, JudgesTheContentAgainstTheWindow) {
@@ -473,25 +482,29 @@ TEST_P(VersionSemanticsTest, JudgesTheContentAgainstTheWindow) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Boundaries, VersionSemanticsTest,
-                         testing::Values(
-                             // Before the move was sent: only version 1.
-                             move_case{"per_certificate", 50, false, 1, ""},
-                             move_case{"per_certificate", 50, true, 2, "PHANTOM"},
-                             move_case{"per_certificate", 50, false, 2, "TORN"},
-                             // While it is in flight: either version, with its own number.
-                             move_case{"per_certificate", 150, false, 1, ""},
-                             move_case{"per_certificate", 150, true, 2, ""},
-                             move_case{"per_certificate", 150, true, 1, "TORN"},
-                             // After its acknowledgement: only version 2.
-                             move_case{"per_certificate", 300, true, 2, ""},
-                             move_case{"per_certificate", 300, false, 1, "STALE"},
-                             // No version printed: the content alone decides.
-                             move_case{"none", 50, false, 0, ""},
-                             move_case{"none", 150, true, 0, ""},
-                             move_case{"none", 150, false, 0, ""},
-                             move_case{"none", 300, false, 0, "STALE"},
-                             move_case{"none", 50, true, 0, "PHANTOM"}));
+INSTANTIATE_TEST_SUITE_P(
+    Boundaries, VersionSemanticsTest,
+    testing::Values(
+        // Before the move was sent: only version 1.
+        move_case{"per_certificate", 50, false, 1, ""},
+        move_case{"per_certificate", 50, true, 2, "PHANTOM"},
+        move_case{"per_certificate", 50, false, 2, "TORN"},
+        // While it is in flight: either version, with its own number.
+        move_case{"per_certificate", 150, false, 1, ""},
+        move_case{"per_certificate", 150, true, 2, ""},
+        move_case{"per_certificate", 150, true, 1, "TORN"},
+        // After its acknowledgement: only version 2.
+        move_case{"per_certificate", 300, true, 2, ""},
+        move_case{"per_certificate", 300, false, 1, "STALE"},
+        // No version printed: the content alone decides.
+        move_case{"none", 50, false, 0, ""}, move_case{"none", 150, true, 0, ""},
+        move_case{"none", 150, false, 0, ""}, move_case{"none", 300, false, 0, "STALE"},
+        move_case{"none", 50, true, 0, "PHANTOM"}),
+    [](const testing::TestParamInfo<move_case>& p) {
+      return std::string(p.param.versions) + "_sent" + std::to_string(p.param.sent_ms) + "ms_" +
+             (p.param.new_address ? "new" : "old") + "_v" + std::to_string(p.param.printed) + "_" +
+             (*p.param.finding ? p.param.finding : "ok") + "_" + std::to_string(p.index);
+    });
 
 // An update the vendor refuses in the body (HTTP 200, result code E409) is failed in the history,
 // never applied: the driver against a test server in the vendor-ja shape.

@@ -10,6 +10,7 @@
 #include <streambuf>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 #include <zstd.h>
 
@@ -497,7 +498,14 @@ TEST(HistoryIntegrityTest, KilledRunVerifiesAndSaysTheTailIsUnsealed) {
   EXPECT_EQ(h["status"], "unsealed_tail");
   ASSERT_TRUE(h["unsealed_tail"].is_object());
   EXPECT_GT(h["unsealed_tail"]["first_line"].get<int>(), 1);
-  EXPECT_NE(got->report["verdict"], "unknown");  // a killed run is not a changed file
+  // A killed run is not a changed file: its verdict is `unknown` for the missing footer alone
+  // (run_completed), not for the unsealed tail.
+  EXPECT_EQ(got->report["verdict"], "unknown");
+  std::vector<std::string> failed;
+  for (const auto& t : got->report["thresholds"]) {
+    if (!t.value("passed", true)) failed.push_back(t.value("name", "?"));
+  }
+  EXPECT_EQ(failed, std::vector<std::string>{"run_completed"}) << got->report["thresholds"].dump();
   EXPECT_NE(summary_text(got->report).find("unsealed"), std::string::npos);
 }
 

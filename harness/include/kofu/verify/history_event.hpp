@@ -79,9 +79,9 @@ struct update_complete {
 // Markers (maintenance, reflection batch, phase changes) and the footer.
 struct marker_event {
   std::int64_t t = 0;
-  std::string name;   // "maintenance", "phase", … ; "footer" for the footer
-  std::string phase;  // "start" | "end" | … (may be empty)
-  nlohmann::json detail;
+  std::string name;       // "maintenance", "phase", … ; "footer" for the footer
+  std::string phase;      // "start" | "end" | … (may be empty)
+  nlohmann::json detail;  // the footer's: its `stats`
 };
 
 struct history_header {

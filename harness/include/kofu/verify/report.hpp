@@ -28,6 +28,8 @@ struct history_read_info {
   std::uint64_t lines = 0;
   bool truncated_last_line = false;  // a run killed mid-write: the partial line is ignored
   bool has_footer = false;
+  std::string end_reason;  // the footer's `reason` ("completed", "interrupted", …), when it has one
+  nlohmann::json footer_stats;  // the footer's `stats` (the driver's counters), when it has them
   nlohmann::json header;
   std::filesystem::path population_path;
 
@@ -62,6 +64,9 @@ inline constexpr std::size_t max_evidence_items = 256;
 void bound_evidence(nlohmann::json& finding);
 
 // The report object for a checker (after finish()) and the run's header.
+// A run that did not end `completed` (footer `reason`; no footer: killed) or did not deliver its
+// load (footer `stats`: over 1 % of its arrivals dropped or sent more than 1 s late) fails the
+// threshold `run_completed` or `load_delivered`, and cannot pass.
 nlohmann::json make_report(const checker& c, const history_read_info& info);
 
 // How a replay spreads its work over threads. Parsing a line (JSON, decoding of the certificate,
