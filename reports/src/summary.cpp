@@ -75,10 +75,8 @@ void headline(std::string& s, const json& report) {
   const std::uint64_t wrong = count_of(by_kind, "WRONG_PERSON");
   const std::uint64_t foreign = count_of(by_kind, "FOREIGN_DATA");
   std::uint64_t all_findings = 0;
-  if (by_kind.is_object()) {
-    for (const auto& [kind, count] : by_kind.items()) {
-      all_findings += count.is_number_unsigned() ? count.get<std::uint64_t>() : 0;
-    }
+  for (const auto kind : verify::all_finding_kinds) {
+    all_findings += count_of(by_kind, verify::to_string(kind));
   }
   const std::string bound = number_text(member(report, "upper_bound_95"));
 
@@ -88,8 +86,8 @@ void headline(std::string& s, const json& report) {
   if (elapsed > 0) {
     load_ja = fmt::format("{:.1f} 秒間に毎秒約 {:.0f} 件の要求（最大同時 {} 件）をかけ、", elapsed,
                           rate, grouped(peak));
-    load_en = fmt::format(" under {:.0f} requests per second for {:.1f} s (up to {} at once)", rate,
-                          elapsed, grouped(peak));
+    load_en = fmt::format(" under {:.0f} requests per second for {:.1f} s (up to {} at once; ",
+                          rate, elapsed, grouped(peak));
   } else {
     load_ja = fmt::format("要求 {} 件（最大同時 {} 件）をかけ、", grouped(requests), grouped(peak));
     load_en = fmt::format(" for {} requests (up to {} at once; ", grouped(requests), grouped(peak));
@@ -104,8 +102,8 @@ void headline(std::string& s, const json& report) {
         grouped(wrong + foreign), grouped(wrong), grouped(foreign));
   }
   s += fmt::format("誤交付率の 95 % 信頼上限は {} です。\n", bound);
-  s += fmt::format("{} certificates were issued{} (p99 latency {} ms). ", grouped(answered),
-                   load_en, p99);
+  s += fmt::format("{} certificates were issued{}p99 latency {} ms). ", grouped(answered), load_en,
+                   p99);
   if (wrong + foreign == 0) {
     s += "None carried another resident's data. ";
   } else {

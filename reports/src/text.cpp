@@ -38,7 +38,11 @@ std::string text_of(const nlohmann::json& object, std::string_view key, std::str
 
 std::uint64_t count_of(const nlohmann::json& object, std::string_view key) {
   const nlohmann::json& v = member(object, key);
-  return v.is_number_unsigned() ? v.get<std::uint64_t>() : 0;
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (v.is_number_integer() && v.get<std::int64_t>() > 0) {
+    return static_cast<std::uint64_t>(v.get<std::int64_t>());
+  }
+  return 0;
 }
 
 std::string grouped(std::uint64_t n) {

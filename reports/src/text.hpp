@@ -61,7 +61,7 @@ void append_utf8(std::string& out, char32_t cp);
 // (absent, null, a wrong type, not an object) as `fallback`.
 std::string text_of(const nlohmann::json& object, std::string_view key,
                     std::string_view fallback = "");
-// A member as an unsigned count; absent or of another type: 0.
+// A member as a count; absent, negative or of another type: 0.
 std::uint64_t count_of(const nlohmann::json& object, std::string_view key);
 // A member when `object` is an object holding it, else a null value.
 const nlohmann::json& member(const nlohmann::json& object, std::string_view key);
