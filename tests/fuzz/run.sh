@@ -16,7 +16,7 @@ nice cmake --build build/fuzz --target kofu_fuzzers -j "$jobs"
 status=0
 ctest --test-dir build/fuzz -L fuzz -j "$jobs" --output-on-failure -V >build/fuzz/fuzz.log 2>&1 || status=$?
 # libFuzzer's final stats: one line per fuzzer with the executions it ran.
-for t in scenario_loader population_reader history_line answer; do
+for t in scenario_loader population_reader history_line answer vendor_answer vendor_profile; do
   runs=$(grep -E "^[0-9]+: stat::number_of_executed_units" build/fuzz/fuzz.log |
     grep -E "^$(grep -E "Test command: .*fuzz_${t} " build/fuzz/fuzz.log | head -1 | cut -d: -f1):" |
     awk '{print $NF}' | head -1)
