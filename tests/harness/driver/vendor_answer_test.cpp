@@ -301,7 +301,7 @@ TEST(VendorAnswerTest, JqProgramsThatCouldLoopAreRefusedAtLoad) {
       {"$ENV.HOME", "'$ENV'"},
       {"_stredit(.; .)", "'_stredit'"},
       {"input", "'input'"},
-      {"\"S-\" + ." + std::string(600, ' '), "above the limit of 512"}};
+      {"\"S-\" + ." + std::string(600, ' '), "the program is 608 bytes, above the limit of 512"}};
   for (const auto& [program, named] : refused) {
     auto doc = base_profile();
     doc["issue"]["answer"]["serial"] = json{{"jq", program}};
