@@ -308,6 +308,22 @@ json make_report(const checker& c, const history_read_info& info) {
                      {"started_at", info.header.value("started_at", "")},
                      {"population", info.header.value("population", json())},
                      {"server_version", info.header.value("server_version", json())}};
+    // What the reports (junit.xml, summary.md, report.html) say of the run's conditions.
+    const auto scenario = info.header.find("scenario");
+    const auto target = info.header.find("target");
+    json& run = report["run"];
+    run["scenario"] = scenario != info.header.end() && scenario->is_object()
+                          ? scenario->value("name", "")
+                          : std::string();
+    if (target != info.header.end() && target->is_object()) {
+      run["target"] = {{"kind", target->value("kind", "")},
+                       {"profile", target->value("profile_name", json())},
+                       {"defects", target->value("defects", json::array())}};
+    }
+    if (info.footer_stats.is_object()) {
+      run["elapsed_s"] = info.footer_stats.value("elapsed_s", json());
+      run["sent"] = info.footer_stats.value("sent", json());
+    }
   }
   judge_run_end(info, report);
   return report;
