@@ -33,8 +33,8 @@
 #include "command_registry.hpp"
 #include "kofu/driver/driver.hpp"
 #include "kofu/driver/population_index.hpp"
-#include "kofu/driver/reference_request.hpp"
 #include "kofu/driver/update_generator.hpp"
+#include "kofu/driver/wire_protocol.hpp"
 #include "kofu/population/reader.hpp"
 #include "kofu/scenario/loader.hpp"
 #include "kofu/verify/certificate.hpp"
@@ -211,28 +211,22 @@ std::string_view type_after(scenario::update_kind kind) {
 class profile_check {
  public:
   profile_check(const scenario::scenario& sc, driver::endpoint target,
-                boost::asio::ssl::context* tls, const driver::vendor_profile* profile,
+                boost::asio::ssl::context* tls, const driver::wire_protocol& wire,
                 const driver::population_index& index, verify::resident_model& model)
       : sc_(sc),
         target_(std::move(target)),
         tls_(tls),
-        profile_(profile),
+        wire_(wire),
         index_(index),
         model_(model),
-        rendering_(profile != nullptr ? profile->rendering() : nullptr),
+        rendering_(wire.rendering()),
         run_number_(static_cast<std::uint32_t>(std::time(nullptr) % 1000000)) {
-    if (profile_ != nullptr && profile_->decoder()) caps_ = profile_->decoder()->capabilities();
+    if (const auto decoder = wire_.decoder()) caps_ = decoder->capabilities();
   }
 
-  bool offers_type(std::string_view type) const {
-    return profile_ == nullptr || profile_->supports_type(type);
-  }
-  bool offers_household() const {
-    return profile_ == nullptr || profile_->supports_household_scope();
-  }
-  bool offers_kind(std::string_view kind) const {
-    return profile_ == nullptr || profile_->supports_update_kind(kind);
-  }
+  bool offers_type(std::string_view type) const { return wire_.offers_type(type); }
+  bool offers_household() const { return wire_.offers_household_scope(); }
+  bool offers_kind(std::string_view kind) const { return wire_.offers_update_kind(kind); }
 
   // Residents (indices) whose record allows `type`, the first `count` of the population.
   std::vector<std::uint32_t> residents_for(std::string_view type, bool household,
@@ -271,18 +265,14 @@ class profile_check {
                                  options,
                                  options,
                                  options};
-    auto req =
-        profile_ != nullptr ? profile_->issue_request(f) : driver::reference_issue_request(f);
-    const auto answer = send(req, c, [&](unsigned status, const json& body, std::string& error) {
-      if (profile_ == nullptr) {
-        return std::string(status == 200                   ? "ok"
-                           : status == 409                 ? "retry"
-                           : status >= 400 && status < 500 ? "refused"
-                                                           : "error");
-      }
-      c.result_code = profile_->issue_result_code(body).value_or("");
-      return profile_->classify_issue(status, body, error);
-    });
+    auto req = wire_.issue_request(f);
+    const auto answer =
+        send(req, c, [&](const driver::exchange_result& x, const json& body, std::string& error) {
+          c.result_code = wire_.issue_result_code(body).value_or("");
+          auto classified = wire_.classify_issue(x.status, x.body, x.content_type);
+          error = std::move(classified.error);
+          return classified.outcome;
+        });
     if (!answer || c.outcome != "ok") {
       problem(c, c.transport_error.empty()
                      ? fmt::format("outcome {}{}", c.outcome,
@@ -290,7 +280,7 @@ class profile_check {
                      : c.transport_error);
       return c;
     }
-    const auto d = decode(*answer, c.answer);
+    const auto d = wire_.decode_issue(c.status, c.answer);
     c.malformed = d.malformed;
     c.missing = d.missing;
     if (d.malformed) {
@@ -327,24 +317,14 @@ class profile_check {
     c.resident_id = raw.resident_id;
     const driver::change_fields cf{raw.resident_id, ch->change_id, ch->version,
                                    std::string(scenario::to_string(kind)), ch->fields};
-    const bool mapped = profile_ != nullptr && profile_->maps_updates();
-    auto req = mapped ? profile_->update_request(cf) : driver::reference_update_request(cf);
+    auto req = wire_.update_request(cf);
     std::optional<std::uint32_t> version;
-    send(req, c, [&](unsigned status, const json& body, std::string& error) {
-      if (mapped) {
-        c.result_code = profile_->update_result_code(body).value_or("");
-        auto a = profile_->map_update_answer(status, c.answer);
-        error = a.error;
-        if (!a.versions.empty()) version = a.versions.front();
-        return a.outcome;
-      }
-      if (status == 200 && body.is_object() && body.contains("version") &&
-          body["version"].is_number_unsigned()) {
-        version = body["version"].get<std::uint32_t>();
-      }
-      return std::string(status == 200                   ? "ok"
-                         : status >= 400 && status < 500 ? "failed"
-                                                         : "unknown");
+    send(req, c, [&](const driver::exchange_result& x, const json& body, std::string& error) {
+      c.result_code = wire_.update_result_code(body).value_or("");
+      auto a = wire_.classify_update(x.status, x.body);
+      error = std::move(a.error);
+      version = a.versions.empty() ? std::nullopt : a.versions.front();
+      return a.outcome;
     });
     c.version = version;
     if (c.outcome != "ok") {
@@ -407,7 +387,7 @@ class profile_check {
       c.result_code.clear();
       auto doc = json::parse(r.body, nullptr, false);
       body = doc.is_discarded() ? json(r.body) : std::move(doc);
-      c.outcome = classify(r.status, *body, c.outcome_error);
+      c.outcome = classify(r, *body, c.outcome_error);
       if (c.outcome != "retry") break;
     }
     return body;
@@ -424,16 +404,6 @@ class profile_check {
         boost::asio::detached);
     io.run();
     return out;
-  }
-
-  verify::decoded_answer decode(const json& body, const std::string& text) const {
-    if (profile_ == nullptr) return verify::decode_answer_text(text, false);
-    if (!body.is_object()) return verify::malformed_answer("the answer is not a JSON object", text);
-    if (const auto decoder = profile_->decoder()) return decoder->decode(body, false);
-    // A profile that only renames keys: the reference protocol's decoding after renaming.
-    const auto mapped = profile_->map_issue_answer(200, text);
-    if (!mapped.error.empty()) return verify::malformed_answer(mapped.error, text);
-    return verify::decode_answer(mapped.body, false);
   }
 
   static void problem(check& c, std::string what) {
@@ -518,7 +488,7 @@ class profile_check {
     if (caps_.card_serial) {
       row(c, "subject.card_serial", cert.subject_card_serial, index_.at(subject).card_serial);
     }
-    if (profile_ == nullptr || !profile_->decoder()) {
+    if (!wire_.decoder()) {
       row(c, "digest", d.digest_printed, d.digest_computed);
     }
     const auto expected = expected_persons(subject, type, household);
@@ -602,7 +572,7 @@ class profile_check {
           cert.source_version < 0 ? std::nullopt
                                   : std::optional(std::to_string(cert.source_version)),
           std::to_string(highest), "the highest version printed");
-    } else if (profile_ == nullptr || !profile_->decoder()) {
+    } else if (!wire_.decoder()) {
       row(c, "version", std::to_string(cert.source_version),
           std::to_string(subject_state.record.version));
     }
@@ -633,7 +603,7 @@ class profile_check {
   const scenario::scenario& sc_;
   const driver::endpoint target_;
   boost::asio::ssl::context* const tls_;
-  const driver::vendor_profile* const profile_;
+  const driver::wire_protocol& wire_;
   const driver::population_index& index_;
   verify::resident_model& model_;
   std::shared_ptr<const verify::record_rendering> rendering_;
@@ -741,9 +711,9 @@ int run_check(const check_args& args) {
     fmt::print(stderr, "{}: {}\n", me, probed.error().message);
     return 2;
   }
-  auto profile = kofu::app::load_profile(sc);
-  if (!profile) {
-    fmt::print(stderr, "{}: vendor profile rejected:\n{}\n", me, profile.error().message);
+  auto wire = kofu::app::load_wire(sc);
+  if (!wire) {
+    fmt::print(stderr, "{}: vendor profile rejected:\n{}\n", me, wire.error().message);
     return 2;
   }
   const scratch_dir scratch;
@@ -778,11 +748,10 @@ int run_check(const check_args& args) {
     target = endpoints->front();
   }
 
-  const auto* p = *profile ? &**profile : nullptr;
-  verify::resident_model model(*residents, p != nullptr ? p->rendering() : nullptr);
+  verify::resident_model model(*residents, (*wire)->rendering());
   const driver::population_index index(std::move(*residents), sc.concentration.hot_residents,
                                        sc.seed);
-  profile_check session(sc, target, tls->get(), p, index, model);
+  profile_check session(sc, target, tls->get(), **wire, index, model);
 
   std::vector<check> checks;
   std::vector<std::string> not_offered;
@@ -822,7 +791,7 @@ int run_check(const check_args& args) {
       checks.begin(), checks.end(), [](const check& c) { return !c.problem.empty(); }));
   const auto first =
       std::find_if(checks.begin(), checks.end(), [](const check& c) { return !c.problem.empty(); });
-  const std::string profile_name = p != nullptr ? p->name() : "reference";
+  const std::string profile_name = (*wire)->name();
   if (args.json) {
     json out{{"profile", profile_name},
              {"target", server ? std::string("embedded") : target.base},

@@ -374,32 +374,32 @@ int run(run_args& args) {
                      : fmt::format(" with defects {}", fmt::join(sc.target.defects, ", ")));
     }
   }
-  std::optional<kofu::driver::vendor_profile> profile;
-  auto loaded_profile = kofu::app::load_profile(sc);
-  if (!loaded_profile) {
+  auto loaded_wire = kofu::app::load_wire(sc);
+  if (!loaded_wire) {
     std::fprintf(stderr, "kofu run: vendor profile rejected:\n%s\n",
-                 loaded_profile.error().message.c_str());
+                 loaded_wire.error().message.c_str());
     return 2;
   }
-  profile = std::move(*loaded_profile);
-  if (profile) {
-    // What the vendor does not offer is never sent: the mix keeps only what the profile maps.
+  const std::shared_ptr<const kofu::driver::wire_protocol> wire = std::move(*loaded_wire);
+  {
+    // What the target does not offer is never sent: the mix keeps only what the protocol maps
+    // (the reference protocol offers everything).
     std::vector<std::string> left_out;
     for (std::size_t i = 0; i < sc.mix.certificate_types.size(); ++i) {
       const auto type = kofu::scenario::to_string(static_cast<kofu::scenario::certificate_type>(i));
-      if (sc.mix.certificate_types[i] > 0 && !profile->supports_type(type)) {
+      if (sc.mix.certificate_types[i] > 0 && !wire->offers_type(type)) {
         sc.mix.certificate_types[i] = 0;
         left_out.push_back(std::string(type));
       }
     }
     for (std::size_t i = 0; i < sc.updates.kinds.size(); ++i) {
       const auto kind = kofu::scenario::to_string(static_cast<kofu::scenario::update_kind>(i));
-      if (sc.updates.kinds[i] > 0 && !profile->supports_update_kind(kind)) {
+      if (sc.updates.kinds[i] > 0 && !wire->offers_update_kind(kind)) {
         sc.updates.kinds[i] = 0;
         left_out.push_back(fmt::format("{} updates", kind));
       }
     }
-    if (!profile->supports_household_scope() && sc.mix.household_scope_share > 0) {
+    if (!wire->offers_household_scope() && sc.mix.household_scope_share > 0) {
       sc.mix.household_scope_share = 0;
       left_out.push_back("household scope");
     }
@@ -409,11 +409,11 @@ int run(run_args& args) {
     if (no_type) {
       fmt::print(stderr,
                  "kofu run: the profile '{}' offers none of the scenario's certificate types\n",
-                 profile->name());
+                 wire->name());
       return 2;
     }
     if (!left_out.empty() && !args.quiet) {
-      fmt::print(stderr, "kofu run: not offered by '{}', never sent: {}\n", profile->name(),
+      fmt::print(stderr, "kofu run: not offered by '{}', never sent: {}\n", wire->name(),
                  fmt::join(left_out, ", "));
     }
   }
@@ -439,9 +439,9 @@ int run(run_args& args) {
               {"urls", sc.target.urls},
               {"admin_token_fingerprint", token_fingerprint(sc.target.admin_token)},
               {"profile", sc.target.profile},
-              {"profile_name", profile ? json(profile->name()) : json("reference")},
+              {"profile_name", wire->name()},
               // The profile itself, so that `kofu verify` reads the answers the same way.
-              {"profile_document", profile ? profile->document() : json(nullptr)},
+              {"profile_document", wire->header_document()},
               {"tls_verify", sc.target.tls.verify},
               {"defects", sc.target.defects}};
   // The scenario as run, but never the token itself (issue 15 item 6).
@@ -489,7 +489,7 @@ int run(run_args& args) {
   rs.anchor = anchor;
   rs.run_number = run_number;
   rs.stop = &stop_requested;
-  rs.profile = profile ? &*profile : nullptr;
+  rs.wire = wire;
   rs.exec_dir =
       sc.source_path.empty() ? fs::current_path() : fs::absolute(sc.source_path).parent_path();
   rs.on_progress = [&](const kofu::driver::progress& p) {
@@ -588,7 +588,7 @@ int run(run_args& args) {
   fmt::print("history: {}\n", history_path.string());
   if (misfit) {
     // Not verified: every answer would be a false finding (docs/decisions.md).
-    fmt::print(stderr, "kofu run: {}\n", misfit_message(profile->name(), result));
+    fmt::print(stderr, "kofu run: {}\n", misfit_message(wire->name(), result));
     return 2;
   }
 

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "kofu/common/sha256.hpp"
+#include "kofu/driver/profile_wire.hpp"
+#include "kofu/driver/reference_wire.hpp"
 #include "kofu/population/generator.hpp"
 
 namespace kofu::app {
@@ -102,11 +104,13 @@ result<std::unique_ptr<driver::embedded_server>> start_embedded(const scenario::
   return driver::embedded_server::start(o);
 }
 
-result<std::optional<driver::vendor_profile>> load_profile(const scenario::scenario& sc) {
-  if (sc.target.profile == "reference") return std::optional<driver::vendor_profile>();
+result<std::shared_ptr<const driver::wire_protocol>> load_wire(const scenario::scenario& sc) {
+  using wire = std::shared_ptr<const driver::wire_protocol>;
+  if (sc.target.profile == "reference") return wire(std::make_shared<driver::reference_wire>());
   auto loaded = driver::vendor_profile::load(sc.resolve(sc.target.profile));
   if (!loaded) return loaded.error();
-  return std::optional<driver::vendor_profile>(std::move(*loaded));
+  return wire(std::make_shared<driver::profile_wire>(
+      std::make_shared<const driver::vendor_profile>(std::move(*loaded))));
 }
 
 }  // namespace kofu::app

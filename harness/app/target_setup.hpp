@@ -2,8 +2,9 @@
 // What `kofu run` and `kofu profile check` both do before their first request (DESIGN §5): the
 // scenario's target replaced by --target URLs, the endpoints parsed, a TLS context whenever TLS
 // may be spoken, every endpoint probed, the population file made or found, the embedded
-// kofu-mock started, and the vendor profile loaded. Errors are messages for the terminal; they
-// name the file and the JSON path where there is one. Main thread only.
+// kofu-mock started, and the wire protocol (a vendor profile, or the reference) loaded. Errors are
+// messages for the terminal; they name the file and the JSON path where there is one. Main thread
+// only.
 
 #include <filesystem>
 #include <memory>
@@ -16,7 +17,7 @@
 #include "kofu/common/error.hpp"
 #include "kofu/driver/embedded_server.hpp"
 #include "kofu/driver/http_client.hpp"
-#include "kofu/driver/vendor_profile.hpp"
+#include "kofu/driver/wire_protocol.hpp"
 #include "kofu/scenario/scenario.hpp"
 
 namespace kofu::app {
@@ -51,8 +52,9 @@ result<std::unique_ptr<driver::embedded_server>> start_embedded(
     const scenario::scenario& sc, const std::filesystem::path& population,
     const std::filesystem::path& log_file, boost::asio::ssl::context* tls);
 
-// The scenario's vendor profile (target.profile, relative to the scenario), or nullopt for the
-// reference protocol.
-result<std::optional<driver::vendor_profile>> load_profile(const scenario::scenario& sc);
+// How to speak to the scenario's target: its vendor profile (target.profile, relative to the
+// scenario) behind driver::profile_wire, or the reference protocol. Errors name the profile's
+// file and JSON path.
+result<std::shared_ptr<const driver::wire_protocol>> load_wire(const scenario::scenario& sc);
 
 }  // namespace kofu::app

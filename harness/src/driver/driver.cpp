@@ -27,7 +27,7 @@
 #include "kofu/driver/arrival_schedule.hpp"
 #include "kofu/driver/json_check.hpp"
 #include "kofu/driver/profile_fit.hpp"
-#include "kofu/driver/reference_request.hpp"
+#include "kofu/driver/reference_wire.hpp"
 #include "kofu/driver/request_generator.hpp"
 #include "kofu/driver/update_generator.hpp"
 
@@ -140,10 +140,7 @@ std::string outcome_of_issue(const exchange_result& r) {
     case exchange_result::kind::answered:
       break;
   }
-  if (r.status == 200) return "ok";
-  if (r.status == 409) return "retry";
-  if (r.status >= 400 && r.status < 500) return "refused";
-  return "error";
+  return reference_issue_outcome(r.status);
 }
 
 // Waits until `when`, in slices of at most 100 ms so that a stop request is noticed promptly.
@@ -200,7 +197,7 @@ class driver_thread {
  protected:
   // Ids of this thread: index, index + id_stride, … (unique in the run).
   driver_thread(const run_settings& s, unsigned index, unsigned id_stride)
-      : settings_(s), index_(index), id_stride_(id_stride), lines_(s.history) {}
+      : settings_(s), wire_(*s.wire), index_(index), id_stride_(id_stride), lines_(s.history) {}
   ~driver_thread() = default;
 
   // Runs the io_context on the thread (spawn the work first).
@@ -240,6 +237,7 @@ class driver_thread {
   }
 
   const run_settings& settings_;
+  const wire_protocol& wire_;  // every request written, every answer read, through it
   const unsigned index_;
   const unsigned id_stride_;
   asio::io_context io_{1};
@@ -258,9 +256,9 @@ class driver_thread {
 
 class worker : public driver_thread {
  public:
-  // `fit`: null, or where the first answers are judged against the profile (shared, lock-free).
+  // `fit`: where the first answers are judged against the wire protocol (shared, lock-free).
   worker(const run_settings& s, unsigned index, unsigned id_stride, unsigned slots,
-         profile_fit* fit)
+         profile_fit& fit)
       : driver_thread(s, index, id_stride),
         generator_(*s.scenario, *s.population, index),
         fit_(fit) {
@@ -501,9 +499,7 @@ class worker : public driver_thread {
                               r.card_serial, r.resident_id,   o.household_scope,
                               o.honseki,     o.zokugara,      o.mynumber};
     const std::string options = reference_issue_options(fields);
-    http::request<http::string_body> req = settings_.profile != nullptr
-                                               ? settings_.profile->issue_request(fields)
-                                               : reference_issue_request(fields);
+    http::request<http::string_body> req = wire_.issue_request(fields);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     auto result = co_await conn.exchange(
         req, std::chrono::milliseconds(sc.load.timeout_ms),
@@ -517,6 +513,13 @@ class worker : public driver_thread {
               index_, conn_id, app_no, r.resident_id, r.card_serial, type, ch, options));
         });
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    record_issue(id, job, result);
+  }
+
+  // The `complete` of an issue request and its statistics. Kept out of the coroutine: the answer
+  // is read through the wire protocol here, on the worker's thread, without a suspension point.
+  void record_issue(std::uint64_t id, const pending_issue& job, exchange_result& result) {
+    const auto& sc = *settings_.scenario;
     const auto withheld = withhold_hostile_body(result);
     std::string outcome = outcome_of_issue(result);
     std::string line = fmt::format(R"({{"type":"complete","op":"issue","id":{},"t":{})", id,
@@ -528,29 +531,21 @@ class worker : public driver_thread {
       // Decided by the status alone: the verifier reads a withheld 200 as MALFORMED.
       line += fmt::format(R"(,"outcome":"{}")", outcome);
       line += ",\"body_withheld\":" + history::to_line(*withheld);
-    } else if (result.outcome == exchange_result::kind::answered && settings_.profile != nullptr) {
-      // A vendor's answer: the profile decides the outcome (status and result code); the
-      // answer is kept as the vendor wrote it, and the verifier maps it through the profile.
-      const auto doc = json::parse(result.body, nullptr, false);
-      std::string error;
-      outcome = settings_.profile->classify_issue(
-          result.status, doc.is_discarded() ? json(result.body) : doc, error);
+    } else if (result.outcome == exchange_result::kind::answered) {
+      // The protocol decides the outcome (a vendor's: status and result code); the answer is
+      // kept as the server wrote it, and the verifier decodes it through the same protocol.
+      const auto answer = wire_.classify_issue(result.status, result.body, result.content_type);
+      outcome = answer.outcome;
       line += fmt::format(R"(,"outcome":"{}")", outcome);
-      if (!error.empty()) line += ",\"error\":" + history::to_line(json(error));
-      if (fit_ != nullptr && fit_->sampling()) judge_fit(outcome, error, result, doc);
+      if (!answer.error.empty()) line += ",\"error\":" + history::to_line(json(answer.error));
+      if (fit_.sampling()) judge_fit(answer, result);
       if (sc.history.keep_body || outcome != "ok") {
         append_body(line, result.body, result.content_type);
       }
     } else {
       line += fmt::format(R"(,"outcome":"{}")", outcome);
-      if (result.outcome == exchange_result::kind::answered) {
-        if (sc.history.keep_body || result.status != 200) {
-          append_body(line, result.body, result.content_type);
-        }
-      } else {
-        line += ",\"error\":";
-        line += history::to_line(json(result.error));
-      }
+      line += ",\"error\":";
+      line += history::to_line(json(result.error));
     }
     line += '}';
     lines_.append_raw(line);
@@ -577,44 +572,19 @@ class worker : public driver_thread {
     }
   }
 
-  // One of the first answers of a vendor run, offered to the fit check (profile_fit.hpp): an
-  // answer classified ok must decode without missing parts; one classified `error` because the
-  // profile does not know its result code (or status) did not map. Other outcomes say nothing
-  // about the mapping. On the verdict "does not fit", the run stops.
-  void judge_fit(const std::string& outcome, const std::string& error, const exchange_result& r,
-                 const json& doc) {
-    const vendor_profile& profile = *settings_.profile;
-    bool mapped = true;
-    std::string reason;
-    if (outcome == "ok") {
-      verify::decoded_answer d;
-      if (doc.is_discarded()) {
-        d.malformed = "the answer is not JSON";
-      } else if (const auto decoder = profile.decoder()) {
-        d = decoder->decode(doc, false);
-      } else {
-        d = verify::decode_answer(profile.map_issue_answer(r.status, r.body).body, false);
-      }
-      if (d.malformed) {
-        mapped = false;
-        reason = *d.malformed;
-      } else if (!d.missing.empty()) {
-        mapped = false;
-        reason = d.missing.front();
-      }
-    } else if (outcome == "error" && !error.empty()) {
-      mapped = false;
-      reason = error;
-    } else {
-      return;
+  // One of the first answers of the run, offered to the fit check (profile_fit.hpp) when the
+  // protocol judges it; on the verdict "does not fit", the run stops.
+  void judge_fit(const issue_answer& answer, const exchange_result& r) {
+    const auto sample = wire_.judge_fit(answer, r.status, r.body);
+    if (sample && fit_.record(sample->mapped, sample->reason)) {
+      settings_.stop->store(true, std::memory_order_relaxed);
     }
-    if (fit_->record(mapped, reason)) settings_.stop->store(true, std::memory_order_relaxed);
   }
 
   std::vector<std::unique_ptr<connection>> conns_;
   std::vector<std::unique_ptr<asio::steady_timer>> wake_;
   request_generator generator_;
-  profile_fit* const fit_;
+  profile_fit& fit_;
   std::deque<pending_issue> backlog_;
   std::vector<unsigned> idle_;
   bool open_phase_done_ = false;
@@ -758,13 +728,21 @@ class updater : public driver_thread {
     co_await inner.wait();
   }
 
-  static json change_json(const population_index& pop, const change& c, bool with_version) {
-    json j{{"resident_id", pop.at(c.resident).resident_id},
-           {"change_id", c.change_id},
-           {"kind", scenario::to_string(c.kind)},
-           {"fields", c.fields}};
-    if (with_version) j["version"] = c.version;
-    return j;
+  // A change as the history's invoke lists it (with the version it produces if it succeeds).
+  static json change_json(const population_index& pop, const change& c) {
+    return json{{"resident_id", pop.at(c.resident).resident_id},
+                {"change_id", c.change_id},
+                {"kind", scenario::to_string(c.kind)},
+                {"fields", c.fields},
+                {"version", c.version}};
+  }
+
+  // What an update's or batch's `complete` keeps of an answer the protocol read: `body`, the
+  // batch's `versions`, and `error`.
+  static void record_change_answer(json& complete, change_answer answer) {
+    if (answer.body) complete["body"] = std::move(*answer.body);
+    if (answer.listed_versions) complete["versions"] = std::move(*answer.listed_versions);
+    if (!answer.error.empty()) complete["error"] = std::move(answer.error);
   }
 
   change_fields reference_change(const change& c) const {
@@ -789,12 +767,8 @@ class updater : public driver_thread {
 
   asio::awaitable<void> send_update(unsigned slot, change c) {
     const auto& pop = *settings_.population;
-    const vendor_profile* profile = settings_.profile;
-    const bool mapped = profile != nullptr && profile->maps_updates();
     const std::uint64_t id = next_id();
-    http::request<http::string_body> req;
-    req = mapped ? profile->update_request(reference_change(c))
-                 : reference_update_request(reference_change(c));
+    auto req = wire_.update_request(reference_change(c));
     ++stats_.updates_sent;
     auto r = co_await conns_[slot]->exchange(req, timeout(),
                                              [&](clock_type::time_point sent, std::uint64_t) {
@@ -802,7 +776,7 @@ class updater : public driver_thread {
                                                            {"op", "update"},
                                                            {"id", id},
                                                            {"t", ns_since(settings_.anchor, sent)}};
-                                               invoke.update(change_json(pop, c, true));
+                                               invoke.update(change_json(pop, c));
                                                lines_.append(invoke);
                                              });
     json complete{{"type", "complete"},
@@ -812,31 +786,17 @@ class updater : public driver_thread {
     change_outcome outcome = change_outcome::unknown;
     std::optional<std::uint32_t> version;
     if (auto withheld = withhold_hostile_body(r)) complete["body_withheld"] = std::move(*withheld);
-    if (r.outcome == exchange_result::kind::answered && mapped) {
-      // The vendor's status classes decide; an unmapped status is unknown (the resident retires).
+    if (r.outcome == exchange_result::kind::answered) {
+      // The protocol decides (a vendor's status classes and result codes); an answer it cannot
+      // classify is unknown (the resident retires).
       complete["status"] = r.status;
-      auto answer = profile->map_update_answer(r.status, r.body);
+      auto answer = wire_.classify_update(r.status, r.body);
       outcome = outcome_named(answer.outcome);
       if (outcome == change_outcome::ok) {
         version = answer.versions.empty() ? std::nullopt : answer.versions.front();
         complete["version"] = version.value_or(c.version);
-      } else {
-        complete["body"] = answer.body;
       }
-      if (!answer.error.empty()) complete["error"] = answer.error;
-    } else if (r.outcome == exchange_result::kind::answered) {
-      complete["status"] = r.status;
-      auto body = json::parse(r.body, nullptr, false);
-      if (r.status == 200) {
-        outcome = change_outcome::ok;
-        if (body.is_object() && body.contains("version") && body["version"].is_number_unsigned()) {
-          version = body["version"].get<std::uint32_t>();
-        }
-        complete["version"] = version.value_or(c.version);
-      } else if (r.status >= 400 && r.status < 500) {
-        outcome = change_outcome::failed;  // the server said no: nothing changed
-      }
-      if (r.status != 200) complete["body"] = body.is_discarded() ? json(r.body) : body;
+      record_change_answer(complete, std::move(answer));
     } else {
       complete["error"] = r.error;
       // Never written: the server cannot have seen it, so the version is simply aborted.
@@ -878,17 +838,7 @@ class updater : public driver_thread {
 
   asio::awaitable<void> maintenance(const scenario::event& e) {
     auto conn = make_connection(event_counter_++);
-    const vendor_profile* profile = settings_.profile;
-    const bool mapped = profile != nullptr && profile->maps_maintenance();
-    http::request<http::string_body> req;
-    if (mapped) {
-      req = profile->maintenance_request(e.duration_ms, settings_.scenario->target.admin_token);
-    } else {
-      req = http::request<http::string_body>{http::verb::post, "/v1/admin/maintenance", 11};
-      req.set(http::field::content_type, "application/json");
-      req.set(http::field::authorization, "Bearer " + settings_.scenario->target.admin_token);
-      req.body() = fmt::format(R"({{"duration_ms":{}}})", e.duration_ms);
-    }
+    auto req = wire_.maintenance_request(e.duration_ms, settings_.scenario->target.admin_token);
     std::int64_t sent_ns = 0;
     auto r =
         co_await conn->exchange(req, timeout(), [&](clock_type::time_point sent, std::uint64_t) {
@@ -898,12 +848,9 @@ class updater : public driver_thread {
     if (auto withheld = withhold_hostile_body(r)) detail["body_withheld"] = std::move(*withheld);
     if (r.outcome == exchange_result::kind::answered) {
       detail["status"] = r.status;
-      if (mapped) {
-        detail["outcome"] = profile->map_maintenance_status(r.status, r.body);
-        if (detail["outcome"] != "ok") detail["body"] = r.body;
-      } else if (r.status >= 300) {
-        detail["body"] = r.body;
-      }
+      const auto answer = wire_.classify_maintenance(r.status, r.body);
+      if (answer.outcome) detail["outcome"] = *answer.outcome;
+      if (answer.keep_body) detail["body"] = r.body;
     } else {
       detail["error"] = r.error;
     }
@@ -927,25 +874,14 @@ class updater : public driver_thread {
     }
     const std::uint64_t id = next_id();
     const std::string batch_id = fmt::format("B-{}", id);
-    json body{{"batch_id", batch_id}, {"changes", json::array()}};
     json logged = json::array();
+    std::vector<change_fields> reference;
     for (const auto& c : changes) {
-      body["changes"].push_back(change_json(pop, c, false));
-      logged.push_back(change_json(pop, c, true));
+      logged.push_back(change_json(pop, c));
+      reference.push_back(reference_change(c));
     }
     auto conn = make_connection(event_counter_++);
-    const vendor_profile* profile = settings_.profile;
-    const bool mapped = profile != nullptr && profile->maps_reflection_batches();
-    http::request<http::string_body> req;
-    if (mapped) {
-      std::vector<change_fields> reference;
-      for (const auto& c : changes) reference.push_back(reference_change(c));
-      req = profile->batch_request(batch_id, reference);
-    } else {
-      req = http::request<http::string_body>{http::verb::post, "/v1/reflection/batch", 11};
-      req.set(http::field::content_type, "application/json");
-      req.body() = history::to_line(body);
-    }
+    auto req = wire_.batch_request(batch_id, reference);
     stats_.updates_sent += changes.size();
     event_line("reflection_batch", "start", now_ns(),
                json{{"batch_id", batch_id}, {"size", changes.size()}});
@@ -965,42 +901,14 @@ class updater : public driver_thread {
     change_outcome outcome = change_outcome::unknown;
     std::vector<std::optional<std::uint32_t>> versions(changes.size());
     if (auto withheld = withhold_hostile_body(r)) complete["body_withheld"] = std::move(*withheld);
-    if (r.outcome == exchange_result::kind::answered && mapped) {
+    if (r.outcome == exchange_result::kind::answered) {
       complete["status"] = r.status;
-      auto answer = profile->map_batch_answer(r.status, r.body, changes.size());
+      auto answer = wire_.classify_batch(r.status, r.body, reference);
       outcome = outcome_named(answer.outcome);
-      if (outcome == change_outcome::ok) {
-        // In the reference shape, so that the history reads the same whatever the vendor.
-        json listed = json::array();
-        for (std::size_t i = 0; i < changes.size(); ++i) {
-          versions[i] = answer.versions[i];
-          listed.push_back({{"resident_id", pop.at(changes[i].resident).resident_id},
-                            {"version", versions[i] ? json(*versions[i]) : json(nullptr)}});
-        }
-        complete["versions"] = std::move(listed);
-      } else {
-        complete["body"] = answer.body;
+      for (std::size_t i = 0; i < changes.size() && i < answer.versions.size(); ++i) {
+        versions[i] = answer.versions[i];
       }
-      if (!answer.error.empty()) complete["error"] = answer.error;
-    } else if (r.outcome == exchange_result::kind::answered) {
-      complete["status"] = r.status;
-      auto answer = json::parse(r.body, nullptr, false);
-      if (r.status == 200) {
-        outcome = change_outcome::ok;
-        if (answer.is_object() && answer.contains("versions") && answer["versions"].is_array()) {
-          const auto& v = answer["versions"];
-          for (std::size_t i = 0; i < v.size() && i < versions.size(); ++i) {
-            if (v[i].is_object() && v[i].contains("version") &&
-                v[i]["version"].is_number_unsigned()) {
-              versions[i] = v[i]["version"].get<std::uint32_t>();
-            }
-          }
-          complete["versions"] = v;
-        }
-      } else if (r.status >= 400 && r.status < 500) {
-        outcome = change_outcome::failed;
-        complete["body"] = answer.is_discarded() ? json(r.body) : answer;
-      }
+      record_change_answer(complete, std::move(answer));
     } else {
       complete["error"] = r.error;
       if (!r.sent) outcome = change_outcome::failed;
@@ -1103,8 +1011,7 @@ run_result run(const run_settings& settings) {
   }
   std::vector<std::unique_ptr<worker>> pool;
   for (unsigned w = 0; w < workers; ++w) {
-    pool.push_back(
-        std::make_unique<worker>(s, w, stride, slots, s.profile != nullptr ? &fit : nullptr));
+    pool.push_back(std::make_unique<worker>(s, w, stride, slots, fit));
   }
   updater updates(s, workers, stride);
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <map>
 #include <set>
 
@@ -309,6 +311,171 @@ TEST(DriverTest, ClosedModelSendsGroupMembersAtTheSameInstant) {
             5 * static_cast<double>(control.group_pairs) / static_cast<double>(control.sent))
       << grouped.group_pairs << "/" << grouped.sent << " vs " << control.group_pairs << "/"
       << control.sent;
+}
+
+// A wire protocol that counts the driver's calls and otherwise speaks the reference protocol.
+// Worker threads and the updater call it at once: the counters are atomics.
+class counting_wire final : public wire_protocol {
+ public:
+  enum call : std::size_t {
+    issue_request_call,
+    classify_issue_call,
+    judge_fit_call,
+    update_request_call,
+    classify_update_call,
+    batch_request_call,
+    classify_batch_call,
+    maintenance_request_call,
+    classify_maintenance_call,
+    call_count
+  };
+  std::uint64_t calls(call c) const { return calls_[c].load(); }
+
+  const std::string& name() const override { return inner_.name(); }
+  json header_document() const override { return inner_.header_document(); }
+  bool offers_type(std::string_view t) const override { return inner_.offers_type(t); }
+  bool offers_household_scope() const override { return inner_.offers_household_scope(); }
+  bool offers_update_kind(std::string_view k) const override {
+    return inner_.offers_update_kind(k);
+  }
+  std::shared_ptr<const kofu::verify::answer_decoder> decoder() const override {
+    return inner_.decoder();
+  }
+  std::shared_ptr<const kofu::verify::record_rendering> rendering() const override {
+    return inner_.rendering();
+  }
+  http_request issue_request(const issue_fields& f) const override {
+    ++calls_[issue_request_call];
+    return inner_.issue_request(f);
+  }
+  issue_answer classify_issue(unsigned status, const std::string& body,
+                              std::string_view content_type) const override {
+    ++calls_[classify_issue_call];
+    return inner_.classify_issue(status, body, content_type);
+  }
+  kofu::verify::decoded_answer decode_issue(unsigned status,
+                                            const std::string& body) const override {
+    return inner_.decode_issue(status, body);
+  }
+  std::optional<fit_sample> judge_fit(const issue_answer& a, unsigned status,
+                                      const std::string& body) const override {
+    ++calls_[judge_fit_call];
+    return inner_.judge_fit(a, status, body);
+  }
+  std::optional<std::string> issue_result_code(const json& body) const override {
+    return inner_.issue_result_code(body);
+  }
+  std::optional<std::string> update_result_code(const json& body) const override {
+    return inner_.update_result_code(body);
+  }
+  http_request update_request(const change_fields& c) const override {
+    ++calls_[update_request_call];
+    return inner_.update_request(c);
+  }
+  change_answer classify_update(unsigned status, const std::string& body) const override {
+    ++calls_[classify_update_call];
+    return inner_.classify_update(status, body);
+  }
+  http_request batch_request(const std::string& id,
+                             const std::vector<change_fields>& changes) const override {
+    ++calls_[batch_request_call];
+    return inner_.batch_request(id, changes);
+  }
+  change_answer classify_batch(unsigned status, const std::string& body,
+                               const std::vector<change_fields>& changes) const override {
+    ++calls_[classify_batch_call];
+    return inner_.classify_batch(status, body, changes);
+  }
+  http_request maintenance_request(std::uint32_t duration_ms,
+                                   const std::string& token) const override {
+    ++calls_[maintenance_request_call];
+    return inner_.maintenance_request(duration_ms, token);
+  }
+  maintenance_answer classify_maintenance(unsigned status, const std::string& body) const override {
+    ++calls_[classify_maintenance_call];
+    return inner_.classify_maintenance(status, body);
+  }
+
+ private:
+  reference_wire inner_;
+  mutable std::array<std::atomic<std::uint64_t>, call_count> calls_{};
+};
+
+// Every request the driver writes and every answer it reads goes through its wire protocol:
+// against a real kofu-mock, each call is counted as often as the history shows its request
+// (or its answer), for issuance, updates, a reflection batch and a maintenance window.
+TEST(DriverTest, SpeaksOnlyThroughItsWireProtocol) {
+  if (!std::filesystem::exists(kofu::test::mock_binary())) GTEST_SKIP() << "kofu-mock not built";
+  kofu::test::temp_dir dir;
+  kofu::test::mock_process mock(dir, 400, 17);
+  ASSERT_NE(mock.port, 0) << "kofu-mock did not start";
+  json doc = json::parse(R"({"name": "wire", "seed": 17, "target": {"kind": "urls"},
+      "load": {"workers": 2, "connections": 4, "timeout_ms": 3000},
+      "phases": [{"duration_s": 1.2, "rate": 150}],
+      "updates": {"rate": 40, "concurrency": 2},
+      "events": [{"at_s": 0.2, "kind": "maintenance", "duration_ms": 200},
+                 {"at_s": 0.5, "kind": "reflection_batch", "size": 3}],
+      "history": {"flush_ms": 50}})");
+  doc["target"]["urls"] = json::array({mock.url()});
+  doc["target"]["admin_token"] = kofu::test::mock_process::admin_token;
+  auto sc = kofu::scenario::parse_text(doc.dump(), "wire.json");
+  ASSERT_TRUE(sc) << sc.error().message;
+  auto residents = kofu::population::load_file(mock.population);
+  ASSERT_TRUE(residents) << residents.error().message;
+  const population_index pop(std::move(*residents), 20, 17);
+  auto writer = kofu::history::writer::open(history_options(dir / "history.jsonl"));
+  ASSERT_TRUE(writer);
+  const auto wire = std::make_shared<counting_wire>();
+  run_settings rs;
+  rs.scenario = &*sc;
+  rs.population = &pop;
+  rs.targets = {*parse_endpoint(mock.url())};
+  rs.history = writer->get();
+  rs.anchor = clock_type::now();
+  rs.wire = wire;
+  const auto result = run(rs);
+  ASSERT_TRUE((*writer)->close());
+
+  // What the history shows, per call of the wire protocol.
+  std::map<counting_wire::call, std::uint64_t> seen;
+  auto reader = kofu::history::reader::open(dir.path());
+  ASSERT_TRUE(reader);
+  for (;;) {
+    auto rec = reader->next();
+    ASSERT_TRUE(rec);
+    if (!*rec) break;
+    const json& e = (*rec)->event;
+    const bool answered = e.contains("status") && !e.contains("body_withheld");
+    if (e["type"] == "complete" && e["op"] == "issue" && answered) {
+      ++seen[counting_wire::classify_issue_call];
+    }
+    if (e["type"] == "complete" && e["op"] == "update") {
+      ++seen[counting_wire::update_request_call];
+      if (answered) ++seen[counting_wire::classify_update_call];
+    }
+    if (e["type"] == "complete" && e["op"] == "batch") {
+      ++seen[counting_wire::batch_request_call];
+      if (answered) ++seen[counting_wire::classify_batch_call];
+    }
+    if (e["type"] == "event" && e["name"] == "maintenance" && e["phase"] == "start") {
+      ++seen[counting_wire::maintenance_request_call];
+      if (e["detail"].contains("status")) ++seen[counting_wire::classify_maintenance_call];
+    }
+  }
+  EXPECT_GT(result.issue.sent, 50u);
+  EXPECT_EQ(wire->calls(counting_wire::issue_request_call), result.issue.sent);
+  for (const auto c : {counting_wire::classify_issue_call, counting_wire::update_request_call,
+                       counting_wire::classify_update_call, counting_wire::batch_request_call,
+                       counting_wire::classify_batch_call, counting_wire::maintenance_request_call,
+                       counting_wire::classify_maintenance_call}) {
+    EXPECT_GT(seen[c], 0u) << "call " << c << " never happened";
+    EXPECT_EQ(wire->calls(c), seen[c]) << "call " << c;
+  }
+  // The reference protocol never samples the fit, so every answer was offered to it.
+  EXPECT_EQ(wire->calls(counting_wire::judge_fit_call),
+            wire->calls(counting_wire::classify_issue_call));
+  EXPECT_EQ(result.fit_sampled, 0u);
+  EXPECT_EQ(result.end_reason, "completed");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kofu/driver/driver.hpp"
+#include "kofu/driver/profile_wire.hpp"
 #include "kofu/driver/vendor_profile.hpp"
 #include "kofu/history/reader.hpp"
 #include "kofu/population/generator.hpp"
@@ -574,7 +575,7 @@ TEST(VendorAnswerTest, DriverRecordsAnUpdateRejectedInTheBodyAsFailed) {
   rs.targets = {*parse_endpoint(server.url())};
   rs.history = writer->get();
   rs.anchor = clock_type::now();
-  rs.profile = &profile;
+  rs.wire = std::make_shared<profile_wire>(std::make_shared<const vendor_profile>(profile));
   const auto result = run(rs);
   ASSERT_TRUE((*writer)->close());
   EXPECT_GT(result.issue.updates_failed, 3u);

@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "kofu/driver/driver.hpp"
+#include "kofu/driver/profile_wire.hpp"
 #include "kofu/history/reader.hpp"
 #include "kofu/population/generator.hpp"
 #include "kofu/population/reader.hpp"
@@ -118,7 +119,7 @@ TEST(VendorProfileTest, DriverSpeaksTheVendorApiAndKeepsTheVendorsAnswer) {
   rs.targets = {*parse_endpoint(server.url())};
   rs.history = writer->get();
   rs.anchor = clock_type::now();
-  rs.profile = &profile;
+  rs.wire = std::make_shared<profile_wire>(std::make_shared<const vendor_profile>(profile));
   const auto result = run(rs);
   ASSERT_TRUE((*writer)->close());
   EXPECT_GT(result.issue.ok, 10u);
@@ -641,7 +642,7 @@ TEST(VendorProfileTest, WrongStatusMappingIsDetected) {
   rs.targets = {*parse_endpoint(gateway.url())};
   rs.history = writer->get();
   rs.anchor = clock_type::now();
-  rs.profile = &*profile;
+  rs.wire = std::make_shared<profile_wire>(std::make_shared<const vendor_profile>(*profile));
   const auto result = run(rs);
   ASSERT_TRUE((*writer)->close());
   EXPECT_GT(result.issue.ok, 20u);  // issuance is mapped right

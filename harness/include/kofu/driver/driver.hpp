@@ -12,10 +12,12 @@
 // `*stop` (SIGINT): no new request is started, requests in flight finish (bounded by the timeout),
 // and run() returns with end_reason "interrupted".
 //
-// With a vendor profile, the first answers of the run are also mapped through it (profile_fit.hpp):
-// when most of them do not map, the driver sets `*stop` itself and run() returns with end_reason
-// "profile_misfit" and the first reason: the profile does not fit the server, and the history
-// would only hold false findings.
+// Every request is built, and every answer read, through one wire_protocol (wire_protocol.hpp):
+// the reference protocol or a vendor profile, never asked which. The first answers of the run are
+// judged through it too (profile_fit.hpp; the reference protocol never samples): when most of them
+// do not map, the driver sets `*stop` itself and run() returns with end_reason "profile_misfit"
+// and the first reason: the profile does not fit the server, and the history would only hold
+// false findings.
 
 #include <atomic>
 #include <chrono>
@@ -30,7 +32,7 @@
 
 #include "kofu/driver/http_client.hpp"
 #include "kofu/driver/population_index.hpp"
-#include "kofu/driver/vendor_profile.hpp"
+#include "kofu/driver/reference_wire.hpp"
 #include "kofu/driver/worker_stats.hpp"
 #include "kofu/history/writer.hpp"
 #include "kofu/scenario/scenario.hpp"
@@ -60,7 +62,8 @@ struct run_settings {
   std::atomic<bool>* stop = nullptr;  // optional: set to stop early (the driver may set it too)
   std::function<void(const progress&)> on_progress;  // caller's thread, about once a second
   std::filesystem::path exec_dir;                    // working folder of `exec` events
-  const vendor_profile* profile = nullptr;           // null: the reference protocol
+  // How requests are written and answers read: the reference protocol unless set; never null.
+  std::shared_ptr<const wire_protocol> wire = std::make_shared<reference_wire>();
 };
 
 struct run_result {

@@ -1,8 +1,8 @@
 #pragma once
 // A vendor profile (DESIGN §5, issue 4 item 3): how the reference requests — issuance, updates
 // and events — map onto a vendor's API, and how the vendor's answers map back to the reference
-// fields the verifier reads. The reference protocol itself needs no profile (the driver's built-in
-// fast path). A profile file is JSON:
+// fields the verifier reads. The driver speaks it through profile_wire (profile_wire.hpp), the
+// reference protocol through reference_wire. A profile file is JSON:
 //
 //   {"name": "…", "description": "…",
 //    "issue": {
@@ -74,6 +74,7 @@
 #include "kofu/common/error.hpp"
 #include "kofu/driver/jq_expression.hpp"
 #include "kofu/driver/profile_template.hpp"
+#include "kofu/driver/wire_protocol.hpp"
 #include "kofu/verify/certificate.hpp"
 #include "kofu/verify/report.hpp"
 #include "kofu/verify/resident_model.hpp"
@@ -81,28 +82,6 @@
 namespace kofu::driver {
 
 class population_export;  // population_export.hpp
-
-// The reference request's fields, as text and flags.
-struct issue_fields {
-  std::string application_number;
-  std::string channel;           // reference value (konbini, window, kiosk)
-  std::string certificate_type;  // reference value
-  std::string card_serial;
-  std::string resident_id;
-  bool household_scope = false;
-  bool honseki = false;
-  bool zokugara = false;
-  bool mynumber = false;
-};
-
-// One reference change (docs/protocol.md), for an update or one element of a reflection batch.
-struct change_fields {
-  std::string resident_id;
-  std::uint64_t change_id = 0;
-  std::uint32_t version = 0;  // the version the change produces if it succeeds
-  std::string kind;           // reference value (move, name, seal, household, tax)
-  nlohmann::json fields;      // reference field names
-};
 
 struct mapped_answer {
   std::string outcome;  // ok, retry, refused, error
