@@ -793,8 +793,9 @@ class updater : public driver_thread {
       auto answer = wire_.classify_update(r.status, r.body);
       outcome = outcome_named(answer.outcome);
       if (outcome == change_outcome::ok) {
+        // What the server said, never kofu's guess: a global change counter is placed by it.
         version = answer.versions.empty() ? std::nullopt : answer.versions.front();
-        complete["version"] = version.value_or(c.version);
+        complete["version"] = version ? json(*version) : json(nullptr);
       }
       record_change_answer(complete, std::move(answer));
     } else {

@@ -265,7 +265,8 @@ class vendor_decoder final : public verify::answer_decoder {
     const auto mapped = type_of_code.find(code);
     c.type = mapped == type_of_code.end() ? code : mapped->second;
     read_text(serial, *cert, "the certificate serial", c.serial, true);
-    if (caps.versions == verify::version_semantics::per_certificate) {
+    if (caps.versions == verify::version_semantics::per_certificate ||
+        caps.versions == verify::version_semantics::global_counter) {
       read_int(version, *cert, "the certificate version", c.source_version);
     }
     read_text(card_serial, *cert, "the card serial", c.subject_card_serial, true);
@@ -446,18 +447,22 @@ vendor_adapter parse_vendor_adapter(const json& answer, const json* render,
   std::string versions = "per_person";
   if (answer.contains("versions")) {
     const json& v = answer.at("versions");
-    if (v.is_string() && (v == "per_person" || v == "per_certificate" || v == "none")) {
+    if (v.is_string() &&
+        (v == "per_person" || v == "per_certificate" || v == "global_counter" || v == "none")) {
       versions = v.get<std::string>();
     } else {
       problems.push_back(at +
-                         "/versions: expected \"per_person\", \"per_certificate\" or \"none\"");
+                         "/versions: expected \"per_person\", \"per_certificate\", "
+                         "\"global_counter\" or \"none\"");
     }
   }
   d->caps.versions = versions == "per_person"        ? verify::version_semantics::per_person
                      : versions == "per_certificate" ? verify::version_semantics::per_certificate
+                     : versions == "global_counter"  ? verify::version_semantics::global_counter
                                                      : verify::version_semantics::none;
-  if (versions == "per_certificate" && !d->version.is_set())
-    problems.push_back(at + ": 'versions' is per_certificate: 'version' must say where it stands");
+  if ((versions == "per_certificate" || versions == "global_counter") && !d->version.is_set())
+    problems.push_back(
+        fmt::format("{}: 'versions' is {}: 'version' must say where it stands", at, versions));
   if (answer.contains("digest") && !answer.at("digest").is_null())
     problems.push_back(at +
                        "/digest: only the reference protocol's digest can be checked; "

@@ -615,6 +615,17 @@ result<vendor_profile> vendor_profile::parse(const json& d, const std::string& s
         population_export::parse(d["export"], p.issue_.values, p.rendering_, problems));
   }
   if (!p.decoder_) p.decoder_ = std::make_shared<renamed_decoder>(p.issue_, p.rename_);
+  if (p.decoder_->capabilities().versions == verify::version_semantics::global_counter) {
+    // Each change's number comes from its answer: without it no version could be placed.
+    if (!p.update_ || p.update_->response.count("version") == 0)
+      problems.push_back(
+          "/update/response/version: 'versions' is global_counter: each update's answer must "
+          "give the counter it made");
+    if (p.batch_ && p.batch_->response.count("versions") == 0)
+      problems.push_back(
+          "/reflection_batch/response/versions: 'versions' is global_counter: each batch's "
+          "answer must give the counter of each change");
+  }
   if (!problems.empty()) {
     std::string message;
     for (const auto& pr : problems) message += (message.empty() ? "" : "\n") + source + ": " + pr;

@@ -156,6 +156,7 @@ std::vector<finding> request_checker::run() {
     }
     check_members(p, spec);
     if (caps.versions == version_semantics::per_certificate) check_certificate_version();
+    if (caps.versions == version_semantics::global_counter) check_counter_version();
     (void)subject_index;
   }
 

@@ -418,33 +418,77 @@ void request_checker::check_person(const printed_person& x, std::size_t index, s
                               "no update produced this version"});
 }
 
+// A certificate-wide version is judged when one is printed and every person printed was checked
+// without a finding of its own (each noted its candidate versions).
+bool request_checker::certificate_version_judged() const {
+  return answer_.certificate.source_version >= 0 && !person_versions_.empty() &&
+         person_versions_.size() == persons_checked_;
+}
+
 // One version for the whole certificate, the highest of the records it was built from: every
 // person printed must carry an allowed version at or below the label, and one exactly the label.
 // Persons with findings of their own are judged by those; then the label is not judged again.
 void request_checker::check_certificate_version() {
-  const printed_certificate& c = answer_.certificate;
-  if (c.source_version < 0 || person_versions_.empty() ||
-      person_versions_.size() != persons_checked_) {
-    return;
-  }
-  const std::int64_t label = c.source_version;
+  if (!certificate_version_judged()) return;
+  const std::int64_t label = answer_.certificate.source_version;
   bool all_at_or_below = true, one_at = false;
   std::int64_t highest = 0;
-  for (const auto& versions : person_versions_) {
+  for (const auto& person : person_versions_) {
     bool below = false;
     std::int64_t best = -1;
-    for (const std::int64_t v : versions) {
+    for (const std::uint32_t i : person.versions) {
+      const std::int64_t v = (*person.timeline)[i].record.version;
       below = below || v <= label;
       one_at = one_at || v == label;
       if (v <= label) best = std::max(best, v);
     }
+    const std::int64_t first =
+        person.versions.empty() ? 0 : (*person.timeline)[person.versions.front()].record.version;
     all_at_or_below = all_at_or_below && below;
-    highest = std::max(highest, best < 0 ? (versions.empty() ? 0 : versions.front()) : best);
+    highest = std::max(highest, best < 0 ? first : best);
   }
   if (all_at_or_below && one_at) return;
   add(finding_kind::torn,
       {"certificate.version", fmt::format("v{}", label), fmt::format("v{}", highest),
        "the version printed is not the highest of the records printed"});
+}
+
+// A global change counter: the certificate prints the registry's counter C when it was built, so
+// every person printed must be in the latest version numbered at or below C: a version carrying
+// what was printed, numbered ≤ C, with no later version of that person numbered ≤ C. A version
+// whose number the server has not (yet) given is not judged by the counter (its content was).
+// Persons with findings of their own are judged by those; then the counter is not judged again.
+void request_checker::check_counter_version() {
+  if (!certificate_version_judged()) return;
+  const std::int64_t counter = answer_.certificate.source_version;
+  for (const auto& person : person_versions_) {
+    const auto& tl = *person.timeline;
+    const auto at_counter = [&](std::uint32_t i) {
+      if (tl[i].counter < 0) return true;  // not numbered: the content alone decides
+      if (tl[i].counter > counter) return false;
+      for (std::size_t j = i + 1; j < tl.size(); ++j) {
+        if (tl[j].counter >= 0 && tl[j].counter <= counter) return false;  // a later one applies
+      }
+      return true;
+    };
+    if (std::any_of(person.versions.begin(), person.versions.end(), at_counter)) continue;
+    // The version C stands for, where the timeline knows it.
+    std::string expected = "(none at or below it)";
+    for (std::size_t j = tl.size(); j-- > 0;) {
+      if (tl[j].counter >= 0 && tl[j].counter <= counter) {
+        expected = fmt::format("R{} v{} (counter {})", tl[j].record.resident_id,
+                               tl[j].record.version, tl[j].counter);
+        break;
+      }
+    }
+    const auto& printed = tl[person.versions.empty() ? 0 : person.versions.front()];
+    add(finding_kind::torn,
+        {"certificate.version", fmt::format("counter {}", counter), expected,
+         fmt::format("R{}'s record printed (counter {}) is not the latest at or below the "
+                     "counter printed",
+                     printed.record.resident_id, printed.counter)});
+    return;
+  }
 }
 
 }  // namespace kofu::verify

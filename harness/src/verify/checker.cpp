@@ -222,7 +222,10 @@ void checker::on_update_invoke(const update_invoke& e) {
   if (finished_) return;
   advance(e.t);
   std::vector<std::uint32_t> residents;
-  for (const auto& ch : e.changes) {
+  const bool counted = options_.answers.versions == version_semantics::global_counter;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> numbered;
+  for (std::size_t i = 0; i < e.changes.size(); ++i) {
+    const auto& ch = e.changes[i];
     const auto r = model_.find_resident(ch.resident_id);
     if (!r) {
       ++outcomes_.history_errors;
@@ -236,8 +239,10 @@ void checker::on_update_invoke(const update_invoke& e) {
     ++update_invokes_[*r];
     ++updates_in_flight_count_[*r];
     residents.push_back(*r);
+    if (counted) numbered.emplace_back(static_cast<std::uint32_t>(i), *r);
   }
   updates_in_flight_[e.id] = std::move(residents);
+  if (counted) counter_changes_[e.id] = std::move(numbered);
 }
 
 void checker::on_update_complete(const update_complete& e) {
@@ -250,6 +255,16 @@ void checker::on_update_complete(const update_complete& e) {
   }
   std::vector<std::uint32_t> residents = std::move(it->second);
   updates_in_flight_.erase(it);
+  if (const auto n = counter_changes_.find(e.id); n != counter_changes_.end()) {
+    if (e.outcome == update_outcome::ok) {
+      for (const auto& [index, r] : n->second) {
+        if (index < e.versions.size() && e.versions[index]) {
+          model_.set_counter(r, e.id, *e.versions[index]);
+        }
+      }
+    }
+    counter_changes_.erase(n);
+  }
   std::sort(residents.begin(), residents.end());
   for (std::size_t i = 0; i < residents.size(); ++i) --updates_in_flight_count_[residents[i]];
   residents.erase(std::unique(residents.begin(), residents.end()), residents.end());

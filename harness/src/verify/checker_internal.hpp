@@ -87,18 +87,26 @@ class request_checker {
   void check_members(std::uint32_t p, const detail::type_spec& spec);
   bool is_expected_member(std::uint32_t p, std::uint32_t q) const;
   std::optional<std::uint32_t> whose_person(const printed_person& x, std::uint32_t p) const;
-  // Per-certificate versions: the allowed versions of a checked person that carry everything
-  // printed for it (`carries`), for check_certificate_version.
+  // A certificate-wide version (per certificate, or a global change counter): the allowed
+  // versions of a checked person that carry everything printed for it (`carries`), as indices
+  // into its timeline, for check_certificate_version.
+  struct person_candidates {
+    const std::vector<resident_state>* timeline = nullptr;
+    std::vector<std::uint32_t> versions;
+  };
   template <class F>
   void note_person_versions(const std::vector<resident_state>& tl, version_window w, F&& carries) {
-    if (c_.options_.answers.versions != version_semantics::per_certificate) return;
-    std::vector<std::int64_t> versions;
+    const version_semantics s = c_.options_.answers.versions;
+    if (s != version_semantics::per_certificate && s != version_semantics::global_counter) return;
+    person_candidates p{&tl, {}};
     for (std::uint32_t i = w.lo; i <= w.hi; ++i) {
-      if (carries(tl[i].record)) versions.push_back(tl[i].record.version);
+      if (carries(tl[i].record)) p.versions.push_back(i);
     }
-    person_versions_.push_back(std::move(versions));
+    person_versions_.push_back(std::move(p));
   }
+  bool certificate_version_judged() const;
   void check_certificate_version();
+  void check_counter_version();
 
   checker& c_;
   const resident_model& m_;
@@ -110,7 +118,7 @@ class request_checker {
   std::vector<detail::observation> obs_;
   std::vector<version_evidence> evidence_;
   std::size_t persons_checked_ = 0;
-  std::vector<std::vector<std::int64_t>> person_versions_;
+  std::vector<person_candidates> person_versions_;
   std::optional<std::uint32_t> wrong_person_victim_;
   std::optional<std::uint64_t> owner_request_;
   std::string owner_application_;

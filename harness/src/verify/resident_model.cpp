@@ -217,6 +217,7 @@ std::optional<std::string> resident_model::begin_update(std::uint32_t r, std::ui
   next.update_id = update_id;
   next.change_kind = std::string(kind);
   next.state = update_state::pending;
+  next.counter = -1;
   next.household_group = household_group_of(r, next.record, next.head);
   tl.push_back(std::move(next));
   index_state(r, static_cast<std::uint32_t>(tl.size() - 1), false, &tl[tl.size() - 2].record);
@@ -229,6 +230,12 @@ void resident_model::acknowledge(std::uint32_t r, std::uint64_t update_id, std::
       s.acked_ns = t;
       s.state = update_state::acknowledged;
     }
+  }
+}
+
+void resident_model::set_counter(std::uint32_t r, std::uint64_t update_id, std::uint32_t number) {
+  for (auto& s : timelines_[r]) {
+    if (s.update_id == update_id) s.counter = number;
   }
 }
 

@@ -424,6 +424,21 @@ TEST(VendorAnswerTest, AnotherPersonsCertificateIsWrongPerson) {
   EXPECT_EQ(f.count("WRONG_PERSON"), 1u) << testing::PrintToString(f);
 }
 
+// A global change counter is placed by the numbers the updates' answers give: a profile that
+// declares one must say where those numbers are.
+TEST(VendorAnswerTest, AGlobalCounterNeedsTheNumbersOfTheUpdates) {
+  json doc = vendor_ja().document();
+  doc["issue"]["answer"]["versions"] = "global_counter";
+  const auto ok = vendor_profile::parse(doc, "g.json");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->decoder()->capabilities().versions, verify::version_semantics::global_counter);
+  doc["update"]["response"].erase("version");
+  const auto bad = vendor_profile::parse(doc, "g.json");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("g.json: /update/response/version"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST(VendorAnswerTest, ACertificateVersionThatNoRecordHadIsTorn) {
   vendor_check v;
   const resident& r = v.pop[0];
@@ -450,7 +465,7 @@ TEST(VendorAnswerTest, AStaleAddressAfterAnAcknowledgedMoveIsStale) {
                               {"token", "M0000000009"}}},
                             {"moved_in_date", "2026-12-01"}}});
   v.c.on_update_invoke(u);
-  v.c.on_update_complete({1000, 1'000'000, verify::update_outcome::ok});
+  v.c.on_update_complete({1000, 1'000'000, verify::update_outcome::ok, {}});
   // Long after the move was acknowledged, the old address under version 1.
   v.issue(r, 5'000'000'000, juminhyo_answer("A-1", r, head_of(v.pop, r), "C-1-000000000001", 1),
           "A-1");
@@ -461,7 +476,7 @@ TEST(VendorAnswerTest, AStaleAddressAfterAnAcknowledgedMoveIsStale) {
 // Version semantics at the window's boundaries: a move of resident r sent at 100 ms and
 // acknowledged at 200 ms; requests answered 1 ms after they are sent.
 struct move_case {
-  const char* versions;  // per_certificate | none
+  const char* versions;  // per_certificate | global_counter | none
   std::int64_t sent_ms;  // the request's send time
   bool new_address;      // prints the moved address (else the population's)
   std::int64_t printed;  // 版数 printed (ignored by `none`)
@@ -508,7 +523,8 @@ TEST_P(VersionSemanticsTest, JudgesTheContentAgainstTheWindow) {
       update_seen = true;
     }
     if (!ack_seen && 200'000'000 <= t) {
-      v.c.on_update_complete({1000, 200'000'000, verify::update_outcome::ok});
+      // The server numbers the move 57 (read only with a global change counter).
+      v.c.on_update_complete({1000, 200'000'000, verify::update_outcome::ok, {57u}});
       ack_seen = true;
     }
   };
@@ -541,7 +557,21 @@ INSTANTIATE_TEST_SUITE_P(
         // No version printed: the content alone decides.
         move_case{"none", 50, false, 0, ""}, move_case{"none", 150, true, 0, ""},
         move_case{"none", 150, false, 0, ""}, move_case{"none", 300, false, 0, "STALE"},
-        move_case{"none", 50, true, 0, "PHANTOM"}),
+        move_case{"none", 50, true, 0, "PHANTOM"},
+        // A global change counter; the server numbered the move 57. Before it was sent, the
+        // counter is below 57; a snapshot at or above 57 holds the move.
+        move_case{"global_counter", 50, false, 40, ""},
+        move_case{"global_counter", 50, false, 60, "TORN"},
+        move_case{"global_counter", 50, true, 57, "PHANTOM"},
+        // In flight: the old record below 57, the new one from 57 on.
+        move_case{"global_counter", 150, false, 56, ""},
+        move_case{"global_counter", 150, true, 57, ""},
+        move_case{"global_counter", 150, true, 58, ""},
+        move_case{"global_counter", 150, false, 57, "TORN"},
+        move_case{"global_counter", 150, true, 56, "TORN"},
+        // Acknowledged: only the new record, under any counter from 57 on.
+        move_case{"global_counter", 300, true, 99, ""},
+        move_case{"global_counter", 300, false, 40, "STALE"}),
     [](const testing::TestParamInfo<move_case>& p) {
       return std::string(p.param.versions) + "_sent" + std::to_string(p.param.sent_ms) + "ms_" +
              (p.param.new_address ? "new" : "old") + "_v" + std::to_string(p.param.printed) + "_" +

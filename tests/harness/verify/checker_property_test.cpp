@@ -282,7 +282,7 @@ TEST(CheckerPropertyTest, FastCheckerAgreesWithBruteForce) {
         const update_outcome out = u.outcome == brute_update::ok       ? update_outcome::ok
                                    : u.outcome == brute_update::failed ? update_outcome::failed
                                                                        : update_outcome::unknown;
-        events.push_back({u.done, seq++, update_complete{1000 + k, u.done, out}});
+        events.push_back({u.done, seq++, update_complete{1000 + k, u.done, out, {}}});
       }
     }
     for (std::size_t k = 0; k < requests.size(); ++k) {

@@ -119,6 +119,7 @@ bool expect_agree(const std::string& line) {
     EXPECT_EQ(u->id, v.id);
     EXPECT_EQ(u->t, v.t);
     EXPECT_EQ(u->outcome, v.outcome);
+    EXPECT_EQ(u->versions, v.versions);
   }
   return true;
 }
@@ -163,6 +164,31 @@ std::vector<std::string> sample_lines() {
   lines.push_back(
       R"({"type":"complete","op":"batch","id":5,"t":9,"status":200,"outcome":"failed","versions":[2,3]})");
   return lines;
+}
+
+// The numbers the server gave the changes (a global change counter is placed by them): an
+// update's `version`, a batch's `versions` with null where the answer gave none.
+TEST(HistoryEventTest, UpdateCompletesKeepTheServersNumbers) {
+  struct numbers_case {
+    const char* line;
+    std::vector<std::optional<std::uint32_t>> versions;
+  };
+  const numbers_case cases[] = {
+      {R"({"type":"complete","op":"update","id":4,"t":9,"status":200,"outcome":"ok","version":57})",
+       {57u}},
+      {R"({"type":"complete","op":"update","id":4,"t":9,"status":200,"outcome":"ok","version":null})",
+       {std::nullopt}},
+      {R"({"type":"complete","op":"update","id":4,"t":9,"status":409,"outcome":"failed"})", {}},
+      {R"({"type":"complete","op":"batch","id":5,"t":9,"status":200,"outcome":"ok","versions":[61,null,4294967296]})",
+       {61u, std::nullopt, std::nullopt}},
+  };
+  for (const auto& c : cases) {
+    const auto ev = parse_history_line(c.line, "h.jsonl:3");
+    ASSERT_TRUE(ev) << c.line << ": " << ev.error().message;
+    const auto* done = std::get_if<update_complete>(&*ev);
+    ASSERT_NE(done, nullptr) << c.line;
+    EXPECT_EQ(done->versions, c.versions) << c.line;
+  }
 }
 
 TEST(HistoryEventTest, StrictReaderAgreesWithDomOnDriverLines) {

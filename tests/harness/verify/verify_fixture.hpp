@@ -191,7 +191,7 @@ class history_builder {
     events_.emplace_back(e);
   }
   void complete_update(std::uint64_t id, std::int64_t t, update_outcome outcome) {
-    events_.emplace_back(update_complete{id, t, outcome});
+    events_.emplace_back(update_complete{id, t, outcome, {}});
   }
 
   std::string application_number(std::uint64_t id) const {

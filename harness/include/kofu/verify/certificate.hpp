@@ -80,8 +80,10 @@ struct decoded_answer {
 };
 
 // Which version a certificate carries (DESIGN §5a): one per person (the reference protocol),
-// one per certificate (the highest version of the records it was built from), or none.
-enum class version_semantics : std::uint8_t { per_person, per_certificate, none };
+// one per certificate (the highest version of the records it was built from), a global change
+// counter (the registry's counter when the certificate was built: every record printed is the
+// latest one at or below it; each change's number is read from its update's answer), or none.
+enum class version_semantics : std::uint8_t { per_person, per_certificate, global_counter, none };
 
 // What the answers of one protocol carry at all. A check whose input the protocol never prints
 // is not applicable (and said so in the report), never a finding.

@@ -405,6 +405,10 @@ class checker {
   detail::check_queue check_order_;
   std::unordered_map<std::uint64_t, std::vector<std::uint32_t>>
       updates_in_flight_;  // id → residents
+  // With a global change counter: id → (change index, resident) of each change, to number the
+  // versions from the update's answer.
+  std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint32_t>>>
+      counter_changes_;
   // Answered requests waiting for the outcome of an update of their resident (by resident).
   std::unordered_map<std::uint32_t, std::vector<pending_order>> parked_;
 

@@ -74,6 +74,9 @@ struct update_complete {
   std::uint64_t id = 0;
   std::int64_t t = 0;
   update_outcome outcome = update_outcome::ok;
+  // The numbers the server gave the changes, in the order of the invoke's changes (`version` of
+  // an update, `versions` of a batch; unset where the answer gave none).
+  std::vector<std::optional<std::uint32_t>> versions;
 };
 
 // Markers (maintenance, reflection batch, phase changes) and the footer.

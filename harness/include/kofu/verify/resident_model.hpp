@@ -62,6 +62,9 @@ struct resident_state {
   update_state state = update_state::population;
   std::uint32_t household_group = 0;  // record.household_id as an index (household_head_hint)
   bool head = false;                  // 世帯主 in this version
+  // A global change counter's number for this version (version_semantics::global_counter):
+  // 0 for the population's (before any change), -1 while the server has not said.
+  std::int64_t counter = 0;
   // With a rendering only: the name as printed as 世帯主, and the record before rendering (what
   // the next change applies to).
   std::string head_name;
@@ -143,6 +146,8 @@ class resident_model {
   void acknowledge(std::uint32_t r, std::uint64_t update_id, std::int64_t t);
   void fail(std::uint32_t r, std::uint64_t update_id, std::int64_t t);
   void mark_unknown(std::uint32_t r, std::uint64_t update_id);
+  // The global change counter's number the server gave update `update_id`'s change of r.
+  void set_counter(std::uint32_t r, std::uint64_t update_id, std::uint32_t number);
 
   // Whether an update of r sent before `t` has no outcome yet.
   bool has_pending_before(std::uint32_t r, std::int64_t t) const;
