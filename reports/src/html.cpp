@@ -277,9 +277,7 @@ std::string chart_box(std::string_view ja, std::string_view en, const json& time
   std::string out =
       fmt::format(R"(<div class="chartbox"><h3>{}</h3><div class="legend">)", bi(ja, en));
   for (const auto& l : legend) {
-    out += fmt::format(
-        R"(<i class="{}" style="background:currentColor"></i><span class="{}">{}</span>)",
-        l.css_class, "", bi(l.ja, l.en));
+    out += fmt::format(R"(<i class="{}"></i>{})", l.css_class, bi(l.ja, l.en));
   }
   out += fmt::format(
       R"(<i class="win" style="background:#f6d9a8"></i>{}<i class="win" style="background:#b9d3ee"></i>{})",
