@@ -225,6 +225,30 @@ std::string row(std::string_view key_html, std::string_view value_html, bool num
                      value_html);
 }
 
+// Thresholds in plain words; an unknown name is shown as it is.
+constexpr std::array<kind_words, 9> threshold_names = {{
+    {"max_findings", "不備の件数の上限", "findings at most"},
+    {"min_answered", "交付した証明書の最低数", "certificates issued at least"},
+    {"max_error_rate", "エラー・タイムアウトの率の上限", "error and timeout rate at most"},
+    {"max_p99_ms", "応答時間 p99 の上限", "latency p99 at most"},
+    {"min_overlapping_requests", "他の住民と重なったリクエストの最低数",
+     "requests overlapping another resident's, at least"},
+    {"min_update_overlaps", "本人の更新と重なったリクエストの最低数",
+     "requests overlapping an update of their resident, at least"},
+    {"load_delivered", "指定した負荷を送出できた", "the load asked for was sent"},
+    {"run_completed", "実行が最後まで終わった", "the run reached its end"},
+    {"history_integrity", "履歴が書かれたとおりである", "the history is as written"},
+}};
+
+std::string threshold_label(const std::string& name) {
+  for (const auto& t : threshold_names) {
+    if (t.name == name) {
+      return fmt::format(R"({}<br><span class="note">{}</span>)", bi(t.ja, t.en), esc(name));
+    }
+  }
+  return esc(name);
+}
+
 std::string thresholds_section(const json& report) {
   std::string out = fmt::format("<h2>{}</h2>", bi("判定基準", "Thresholds"));
   const json& thresholds = member(report, "thresholds");
@@ -236,7 +260,7 @@ std::string thresholds_section(const json& report) {
   for (const auto& t : thresholds) {
     const bool passed = member(t, "passed").is_boolean() && member(t, "passed").get<bool>();
     out += fmt::format(R"(<tr><td>{}</td><td class="{}">{}</td><td>{}</td></tr>)",
-                       esc(str(t, "name")), passed ? "ok" : "ng",
+                       threshold_label(str(t, "name")), passed ? "ok" : "ng",
                        passed ? bi("✓ 合格", "✓ passed") : bi("✗ 不合格", "✗ failed"),
                        esc(str(t, "detail")));
   }

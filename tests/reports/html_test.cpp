@@ -84,6 +84,8 @@ TEST(RenderHtmlTest, BothLanguagesArePresentAndJapaneseIsFirst) {
   EXPECT_NE(html.find("FAIL"), std::string::npos);
   EXPECT_NE(html.find("1,000,000 件の証明書を"), std::string::npos);
   EXPECT_NE(html.find("1,000,000 certificates were issued"), std::string::npos);
+  EXPECT_NE(html.find("不備の件数の上限"), std::string::npos);  // threshold max_findings
+  EXPECT_NE(html.find("findings at most"), std::string::npos);
   EXPECT_EQ(occurrences(html, "<span lang=\"ja\">"), occurrences(html, "<span lang=\"en\">"));
   EXPECT_GT(occurrences(html, "<span lang=\"en\">"), 50u);
   // The switch and the script that reads #en / ?lang=en.
