@@ -18,6 +18,7 @@ packages=(
   libgtest-dev libgmock-dev # tests
   clang-14 libclang-rt-14-dev # libFuzzer targets with ASan + UBSan (tests/fuzz)
   libbenchmark-dev          # benchmarks (tests/bench)
+  libxml2-dev               # reads junit.xml back and checks it against the JUnit schema (tests/reports)
   libsimdjson-dev           # yardstick JSON parser in tests/bench/verify_floor (not linked by kofu)
   wrk                       # side-by-side load comparisons (tests/bench)
   jq                        # reads report.json in the end-to-end campaign (tests/e2e)

@@ -25,6 +25,7 @@
 #include "kofu/driver/embedded_server.hpp"
 #include "kofu/history/writer.hpp"
 #include "kofu/population/reader.hpp"
+#include "kofu/reports/manifest.hpp"
 #include "kofu/scenario/loader.hpp"
 #include "target_setup.hpp"
 
@@ -57,6 +58,7 @@ struct run_args {
   bool quiet = false;
   bool verify_after_only = false;  // no online verifier during the load
   bool force = false;              // clear an existing run folder first
+  std::string sign_key;            // PEM private key that signs manifest.json ("" : unsigned)
 };
 
 // SIGINT / SIGTERM: the first stops the load (the driver polls stop_requested), the second exits
@@ -275,6 +277,15 @@ int run(run_args& args) {
     return 2;
   }
   auto& sc = *loaded;
+  // A signing key that cannot be used is bad input, found before the load rather than after it.
+  std::optional<std::filesystem::path> sign_key;
+  if (!args.sign_key.empty()) {
+    if (auto key = kofu::reports::signing_key::load(args.sign_key); !key) {
+      std::fprintf(stderr, "kofu run: --sign-key: %s\n", key.error().message.c_str());
+      return 2;
+    }
+    sign_key = args.sign_key;
+  }
   kofu::app::override_targets(sc, args.targets);
   if (args.defects_given) {
     if (!sc.target.embedded) {
@@ -582,7 +593,7 @@ int run(run_args& args) {
   }
 
   // 8. Verification (issue 5) when it is linked in; otherwise the driver's own thresholds.
-  if (auto& hook = kofu::app::after_run_hook()) return hook(dir, online_findings);
+  if (auto& hook = kofu::app::after_run_hook()) return hook(dir, online_findings, sign_key);
   int code = 0;
   const double error_rate = s.sent == 0
                                 ? 0.0
@@ -628,6 +639,8 @@ const kofu::app::command_registration registration(20, [](CLI::App& app, int& ex
                 "No online verifier during the load (findings only in the final report): kofu's "
                 "memory then stays flat however long the run; the online verifier keeps 12 bytes "
                 "per answered certificate (DUPLICATE serials) and one record per update");
+  cmd->add_option("--sign-key", args->sign_key,
+                  "PEM private key (Ed25519 or ECDSA P-256) that signs the run's manifest.json");
   cmd->callback([args, cmd, &exit_code] {
     args->defects_given = cmd->count("--defect") > 0;
     exit_code = run(*args);

@@ -46,8 +46,10 @@ class live_verification {
 using live_verification_factory = std::function<std::unique_ptr<live_verification>(
     std::vector<population::resident> residents, const nlohmann::json& history_header)>;
 
+// `sign_key`: the PEM private key that signs the run's manifest.json (unset: unsigned).
 using after_run_function = std::function<int(const std::filesystem::path& run_dir,
-                                             std::optional<std::uint64_t> online_findings)>;
+                                             std::optional<std::uint64_t> online_findings,
+                                             const std::optional<std::filesystem::path>& sign_key)>;
 
 // The places the verifier plugs in. Not thread-safe; set before main() parses.
 live_verification_factory& live_verification_hook();

@@ -1,8 +1,9 @@
-// `kofu verify DIR`: re-verify a run (also a killed one) from DIR/history.jsonl and the population
-// it names; writes DIR/report.json and prints a short summary. Exit 0 pass, 1 findings or a failed
-// threshold, 2 bad usage or input (DESIGN §8). An `unknown` verdict (nothing checked, or the
-// overlap the scenario asked for never happened) exits 1: a clean result that proves nothing
-// must not pass a pipeline.
+// `kofu verify DIR` and `kofu report DIR`: re-verify a run (also a killed one) from
+// DIR/history.jsonl and the population it names; write every report (report.json, junit.xml,
+// summary.md, then manifest.json, signed with --sign-key) and print a short summary. Exit 0 pass, 1
+// findings or a failed threshold, 2 bad usage or input (DESIGN §8). An `unknown` verdict (nothing
+// checked, or the overlap the scenario asked for never happened) exits 1: a clean result that
+// proves nothing must not pass a pipeline.
 
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +18,7 @@
 
 #include "command_registry.hpp"
 #include "kofu/driver/vendor_profile.hpp"
+#include "kofu/reports/artifacts.hpp"
 #include "kofu/verify/report.hpp"
 #include "run_command.hpp"
 
@@ -24,8 +26,15 @@ namespace {
 
 using json = nlohmann::json;
 
-// `online_findings`: what `kofu run`'s online verifier counted during the run, to compare.
-int run_verify(const std::string& dir, std::optional<std::uint64_t> online_findings = {}) {
+struct verify_args {
+  std::string command = "kofu verify";  // who speaks in messages
+  std::optional<std::filesystem::path> sign_key;
+  // What `kofu run`'s online verifier counted during the run, to compare.
+  std::optional<std::uint64_t> online_findings;
+};
+
+int run_verify(const std::string& dir, const verify_args& args) {
+  const std::optional<std::uint64_t>& online_findings = args.online_findings;
   // A run stopped because its profile did not fit the server holds only false findings: it is
   // refused like bad input, with the reason `kofu run` gave (docs/decisions.md).
   if (std::ifstream in(std::filesystem::path(dir) / "run.json"); in) {
@@ -33,19 +42,19 @@ int run_verify(const std::string& dir, std::optional<std::uint64_t> online_findi
     if (run.is_object() && run.value("end_reason", "") == "profile_misfit") {
       const json& m = run["profile_misfit"];
       fmt::print(stderr,
-                 "kofu verify: {}: not verified: the run was stopped because its profile does not "
+                 "{}: {}: not verified: the run was stopped because its profile does not "
                  "fit the server: {}\n",
-                 dir, m.is_object() ? m.value("reason", "?") : std::string("?"));
+                 args.command, dir, m.is_object() ? m.value("reason", "?") : std::string("?"));
       return 2;
     }
   }
   auto result = kofu::verify::verify_directory(dir, {}, kofu::driver::answer_protocol_from_header);
   if (!result) {
-    std::fprintf(stderr, "kofu verify: %s\n", result.error().message.c_str());
+    fmt::print(stderr, "{}: {}\n", args.command, result.error().message);
     return 2;
   }
-  if (auto written = kofu::verify::write_report(dir, result->report); !written) {
-    std::fprintf(stderr, "kofu verify: %s\n", written.error().message.c_str());
+  if (auto written = kofu::reports::write_all(dir, result->report, {args.sign_key}); !written) {
+    fmt::print(stderr, "{}: {}\n", args.command, written.error().message);
     return 2;
   }
   const std::string text = kofu::verify::summary_text(result->report);
@@ -58,7 +67,8 @@ int run_verify(const std::string& dir, std::optional<std::uint64_t> online_findi
     fmt::print("threshold {} failed{}{}\n", t.value("name", "?"), detail.empty() ? "" : ": ",
                detail);
   }
-  std::printf("report: %s/report.json\n", dir.c_str());
+  std::printf("report: %s/report.json (with junit.xml, summary.md, manifest.json%s)\n", dir.c_str(),
+              args.sign_key ? ", signed" : "");
   if (online_findings) {
     std::uint64_t offline = 0;
     for (const auto& [kind, count] : result->report["findings_by_kind"].items()) {
@@ -81,18 +91,39 @@ int run_verify(const std::string& dir, std::optional<std::uint64_t> online_findi
 // can never disagree.
 const bool verify_after_run = [] {
   kofu::app::after_run_hook() = [](const std::filesystem::path& dir,
-                                   std::optional<std::uint64_t> online_findings) {
-    return run_verify(dir.string(), online_findings);
+                                   std::optional<std::uint64_t> online_findings,
+                                   const std::optional<std::filesystem::path>& sign_key) {
+    return run_verify(dir.string(), {"kofu run", sign_key, online_findings});
   };
   return true;
 }();
 
-kofu::app::command_registration reg(30, [](CLI::App& app, int& exit_code) {
+// `kofu verify` and `kofu report` do the same (DESIGN §8a names both): verify says what it is
+// for, report what it leaves.
+void add_verify_command(CLI::App& app, int& exit_code, const char* name, const char* help) {
   auto dir = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand(
-      "verify", "Re-verify a run from its history (DIR/history.jsonl); writes DIR/report.json");
+  auto key = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(name, help);
   cmd->add_option("DIR", *dir, "the run's output folder")->required();
-  cmd->callback([dir, &exit_code] { exit_code = run_verify(*dir); });
+  cmd->add_option("--sign-key", *key,
+                  "PEM private key (Ed25519 or ECDSA P-256) that signs manifest.json");
+  cmd->callback([dir, key, name, &exit_code] {
+    verify_args args{fmt::format("kofu {}", name), {}, {}};
+    if (!key->empty()) args.sign_key = *key;
+    exit_code = run_verify(*dir, args);
+  });
+}
+
+kofu::app::command_registration reg(30, [](CLI::App& app, int& exit_code) {
+  add_verify_command(app, exit_code, "verify",
+                     "Re-verify a run from its history (DIR/history.jsonl); writes its reports "
+                     "(report.json, junit.xml, summary.md, manifest.json)");
+});
+
+kofu::app::command_registration report_reg(31, [](CLI::App& app, int& exit_code) {
+  add_verify_command(app, exit_code, "report",
+                     "Rewrite every report of a run folder (re-verifies its history as kofu "
+                     "verify does); --sign-key signs the new manifest.json");
 });
 
 }  // namespace

@@ -142,8 +142,13 @@ double peak_rate(const json& timeline) {
   return peak;
 }
 
+// run.scenario is the scenario's name (make_report); an object with a name is read too.
 std::string scenario_name(const json& run) {
-  return str(member(run, "scenario"), "name", str(run, "scenario_path", "—"));
+  const json& scenario = member(run, "scenario");
+  if (scenario.is_string() && !scenario.get_ref<const std::string&>().empty()) {
+    return scenario.get<std::string>();
+  }
+  return str(scenario, "name", str(run, "scenario_path", "—"));
 }
 
 // The target in plain text (not escaped): kind, first URLs, defects, profile.
@@ -553,6 +558,9 @@ std::string conditions_section(const json& report) {
   out += row(bi("対象", "target"), target_text(run));
   out += row(bi("開始", "started at"), esc(str(run, "started_at")));
   out += row(bi("乱数の種", "seed"), esc_value(member(run, "seed")));
+  if (member(run, "elapsed_s").is_number()) {
+    out += row(bi("実行時間", "duration"), fixed(num(run, "elapsed_s"), 1) + " s");
+  }
   out += row(bi("kofu の版", "kofu version"), esc(str(report, "kofu_version")));
   out += row(bi("報告の形式", "report format"), esc(str(report, "format")));
   out += "</table>";
@@ -578,8 +586,10 @@ std::string conditions_section(const json& report) {
     out += fmt::format("<h3>{}</h3><table>{}</table>", bi("対象の詳細", "Target details"),
                        json_rows(target));
   }
-  const json& scenario = member(run, "scenario");
-  if (!scenario.is_null()) {
+  const json& scenario = member(run, "scenario_document").is_object()
+                             ? member(run, "scenario_document")
+                             : member(run, "scenario");
+  if (scenario.is_object()) {
     out += fmt::format("<h3>{}</h3><pre>{}</pre>",
                        bi("シナリオ（読み込んだとおり）", "Scenario (as loaded)"),
                        esc(scenario.dump(2, ' ', false, json::error_handler_t::replace)));
@@ -654,5 +664,7 @@ std::string render_html(const json& report, const html_options& options) {
   out += "\n";
   return out;
 }
+
+std::string render_html(const json& report) { return render_html(report, html_options{}); }
 
 }  // namespace kofu::reports

@@ -16,10 +16,14 @@ nice cmake --build build/fuzz --target kofu_fuzzers -j "$jobs"
 status=0
 ctest --test-dir build/fuzz -L fuzz -j "$jobs" --output-on-failure -V >build/fuzz/fuzz.log 2>&1 || status=$?
 # libFuzzer's final stats: one line per fuzzer with the executions it ran.
-for t in scenario_loader population_reader history_line answer; do
-  runs=$(grep -E "^[0-9]+: stat::number_of_executed_units" build/fuzz/fuzz.log |
-    grep -E "^$(grep -E "Test command: .*fuzz_${t} " build/fuzz/fuzz.log | head -1 | cut -d: -f1):" |
-    awk '{print $NF}' | head -1)
+for t in scenario_loader population_reader history_line answer vendor_answer vendor_profile; do
+  # CTest prefixes a test's output with its number; no match (a fuzzer that did not start) is "?".
+  n=$(grep -E "Test command: .*fuzz_${t} " build/fuzz/fuzz.log | head -1 | cut -d: -f1 || true)
+  runs=
+  if [[ -n $n ]]; then
+    runs=$(grep -E "^${n}: stat::number_of_executed_units" build/fuzz/fuzz.log |
+      awk '{print $NF}' | head -1 || true)
+  fi
   echo "fuzz_${t}: ${runs:-?} executions"
 done
 grep -E "Test +#|tests passed" build/fuzz/fuzz.log || true

@@ -312,14 +312,28 @@ json make_report(const checker& c, const history_read_info& info, const timeline
                      {"started_at", info.header.value("started_at", "")},
                      {"population", info.header.value("population", json())},
                      {"server_version", info.header.value("server_version", json())}};
-    // What report.html shows as the test conditions: the scenario as loaded (its admin token is
-    // already redacted in the header) and the target without the profile document (a copy of a
-    // file the scenario names).
-    report["run"]["scenario_path"] = info.header.value("scenario_path", "");
-    report["run"]["scenario"] = info.header.value("scenario", json());
-    json target = info.header.value("target", json());
-    if (target.is_object()) target.erase("profile_document");
-    report["run"]["target"] = std::move(target);
+    // What the reports (junit.xml, summary.md, report.html) say of the run's conditions.
+    const auto scenario = info.header.find("scenario");
+    const auto target = info.header.find("target");
+    json& run = report["run"];
+    run["scenario"] = scenario != info.header.end() && scenario->is_object()
+                          ? scenario->value("name", "")
+                          : std::string();
+    if (target != info.header.end() && target->is_object()) {
+      run["target"] = {{"kind", target->value("kind", "")},
+                       {"profile", target->value("profile_name", json())},
+                       {"defects", target->value("defects", json::array())},
+                       {"urls", target->value("urls", json::array())}};
+    }
+    if (info.footer_stats.is_object()) {
+      run["elapsed_s"] = info.footer_stats.value("elapsed_s", json());
+      run["sent"] = info.footer_stats.value("sent", json());
+    }
+    // report.html's test conditions in full: the scenario as loaded (its admin token is already
+    // redacted in the header) and the file it was read from.
+    run["scenario_path"] = info.header.value("scenario_path", "");
+    run["scenario_document"] =
+        scenario != info.header.end() && scenario->is_object() ? *scenario : json();
   }
   if (with_findings) report["timeline"] = with_findings->to_json();
   judge_run_end(info, report);

@@ -5,6 +5,8 @@
 
 #include <ostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -282,6 +284,45 @@ TEST(VendorAnswerTest, JqExtractsAndClassifies) {
   const auto pop = population();
   const auto a = p->decoder()->decode(juminhyo_answer("A-1", pop[0], "H", "9", 1), false);
   EXPECT_EQ(a.certificate.serial, "S-9");
+}
+
+// jq has no time limit: a program that could loop without end must fail at load, naming the path
+// and the construct, whether it sits in a locator, a result code or an update kind's `when`.
+TEST(VendorAnswerTest, JqProgramsThatCouldLoopAreRefusedAtLoad) {
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"until(false; .)", "'until'"},
+      {"def f: f; f", "'def'"},
+      {"[repeat(.)] | length", "'repeat'"},
+      {"[range(1e18)] | length", "'range'"},
+      {"recurse(. + 1)", "'recurse'"},
+      {"reduce .[] as $x (.; [., .])", "'reduce'"},
+      {".a | gsub(\"\"; \"x\")", "'gsub'"},
+      {"\"code \\(until(false; .))\"", "'until'"},
+      {"$ENV.HOME", "'$ENV'"},
+      {"_stredit(.; .)", "'_stredit'"},
+      {"input", "'input'"},
+      {"\"S-\" + ." + std::string(600, ' '), "the program is 608 bytes, above the limit of 512"}};
+  for (const auto& [program, named] : refused) {
+    auto doc = base_profile();
+    doc["issue"]["answer"]["serial"] = json{{"jq", program}};
+    auto error = load_error(doc);
+    EXPECT_NE(error.find("p.json: /issue/answer/serial/jq: jq: " + named), std::string::npos)
+        << program << ": " << error;
+    doc = base_profile();
+    doc["update"]["kinds"]["seal"][0]["when"] = program;
+    error = load_error(doc);
+    EXPECT_NE(error.find("p.json: /update/kinds/seal/0/when: jq: " + named), std::string::npos)
+        << program << ": " << error;
+  }
+  // The same words as fields, as string text or in comments are no loop.
+  for (const std::string program :
+       {".until", ".[\"while\"] // \"range\"", "\"until(false; .)\" | length", ". # repeat(.)\n",
+        "\"\\(.while)-x\" | ascii_downcase"}) {
+    auto doc = base_profile();
+    doc["issue"]["outcome"]["code"] = json{{"jq", program}};
+    const auto p = vendor_profile::parse(doc, "p.json");
+    EXPECT_TRUE(p) << program << ": " << (p ? "" : p.error().message);
+  }
 }
 
 // The checker on vendor answers: the model rendered by the profile, answers decoded by it.

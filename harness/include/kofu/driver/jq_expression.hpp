@@ -4,10 +4,14 @@
 // to choose a vendor's update kind from the change. Compiled once at load, so that a program that
 // does not compile fails there with the profile's JSON path; evaluated on the first output.
 // Thread-safe: each thread compiles its own jq state on first use (libjq's state is not shared).
+// jq has no time limit, so compile() refuses programs that could run without end: loops,
+// recursion, definitions, jq 1.6's sub/gsub (endless on an empty match), input, environment and
+// modules; and programs above max_program_bytes (docs/decisions.md, "jq programs are loop-free").
 // docs/decisions.md says why jq and what it costs per answer.
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -15,6 +19,8 @@ namespace kofu::driver {
 
 class jq_expression {
  public:
+  static constexpr std::size_t max_program_bytes = 512;
+
   // nullopt and `error` set when the program does not compile.
   static std::optional<jq_expression> compile(const std::string& program, std::string& error);
 

@@ -379,6 +379,8 @@ class checker {
   void advance(std::int64_t t);
   void drain(std::int64_t up_to_b);
   void check(const pending_check& p);
+  // Adds the leak-graph edge of a finding that names its victim (leak_graph.cpp).
+  void record_edge(const finding& f);
   void record_finding(finding f);
   const recent_request* find_overlapping(std::uint32_t victim, std::int64_t a,
                                          std::int64_t b) const;

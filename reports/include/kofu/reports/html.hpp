@@ -27,7 +27,9 @@ struct html_options {
   std::size_t leak_edges = 40;
 };
 
-// The page for a report object (verify::make_report's, or report.json read back).
-std::string render_html(const nlohmann::json& report, const html_options& options = {});
+// The page for a report object (verify::make_report's, or report.json read back). The one-argument
+// form (default options) is the renderer of write_all's table (artifacts.hpp).
+std::string render_html(const nlohmann::json& report);
+std::string render_html(const nlohmann::json& report, const html_options& options);
 
 }  // namespace kofu::reports
