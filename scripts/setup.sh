@@ -23,6 +23,9 @@ packages=(
   wrk                       # side-by-side load comparisons (tests/bench)
   jq                        # reads report.json in the end-to-end campaign (tests/e2e)
   python3                   # arithmetic and JSON in the benchmark scripts (tests/bench/*.sh)
+  chromium                  # headless browser test of report.html (render, print to A4 PDF, screenshot)
+  poppler-utils             # pdfinfo: the page size of report.html printed by chromium
+  fonts-ipafont-gothic      # a Japanese font, so that report.html's screenshots and PDF show kanji
 )
 
 missing=()

@@ -152,7 +152,7 @@ void judge_run_end(const history_read_info& info, json& report) {
 
 }  // namespace
 
-json make_report(const checker& c, const history_read_info& info) {
+json make_report(const checker& c, const history_read_info& info, const timeline* over_time) {
   const verification_summary s = c.summary();
   // Findings of requests in a broken block of the history are set aside (issue 15 item 5).
   auto findings_by_kind = s.findings_by_kind;
@@ -161,6 +161,9 @@ json make_report(const checker& c, const history_read_info& info) {
   json set_aside = json::array();
   std::uint64_t set_aside_count = 0;
   std::set<std::uint64_t> requests_set_aside;  // those with findings
+  // The timeline gets the findings that are reported (the set-aside ones are not).
+  std::optional<timeline> with_findings;
+  if (over_time != nullptr) with_findings = *over_time;
   for (const auto& f : c.findings()) {
     if (is_set_aside(info, f.request_id)) {
       --findings_by_kind[static_cast<std::size_t>(f.kind)];
@@ -175,6 +178,7 @@ json make_report(const checker& c, const history_read_info& info) {
       ++set_aside_count;
       continue;
     }
+    if (with_findings) with_findings->on_finding(f.received_ns);
     json j = to_json(f);
     bound_evidence(j);
     findings.push_back(std::move(j));
@@ -318,13 +322,20 @@ json make_report(const checker& c, const history_read_info& info) {
     if (target != info.header.end() && target->is_object()) {
       run["target"] = {{"kind", target->value("kind", "")},
                        {"profile", target->value("profile_name", json())},
-                       {"defects", target->value("defects", json::array())}};
+                       {"defects", target->value("defects", json::array())},
+                       {"urls", target->value("urls", json::array())}};
     }
     if (info.footer_stats.is_object()) {
       run["elapsed_s"] = info.footer_stats.value("elapsed_s", json());
       run["sent"] = info.footer_stats.value("sent", json());
     }
+    // report.html's test conditions in full: the scenario as loaded (its admin token is already
+    // redacted in the header) and the file it was read from.
+    run["scenario_path"] = info.header.value("scenario_path", "");
+    run["scenario_document"] =
+        scenario != info.header.end() && scenario->is_object() ? *scenario : json();
   }
+  if (with_findings) report["timeline"] = with_findings->to_json();
   judge_run_end(info, report);
   return report;
 }
@@ -716,12 +727,16 @@ result<history_read_info> replay_history(std::istream& in, std::string_view name
 
 result<history_read_info> replay_history(std::istream& in, std::string_view name, checker& c,
                                          std::uint64_t first_line, const replay_options& how,
-                                         history::chain_verifier& chain) {
+                                         history::chain_verifier& chain, timeline* over_time) {
   const parse_options options{c.options().keep_answers, c.options().check_digest,
                               c.options().decoder.get()};
   return replay_lines(
-      in, name, [&](history_event&& e) { c.on_event(std::move(e)); }, first_line, options, how,
-      chain);
+      in, name,
+      [&](history_event&& e) {
+        if (over_time != nullptr) over_time->on_event(e);
+        c.on_event(std::move(e));
+      },
+      first_line, options, how, chain);
 }
 
 namespace {
@@ -823,7 +838,8 @@ result<verify_result> verify_directory(const std::filesystem::path& dir, const r
   (void)chain.on_line(first, 1);  // the header is in the first sealed block
   replay_options tolerant = how;
   tolerant.keep_going = true;
-  auto info = replay_history(in, history_path.string(), c, 2, tolerant, chain);
+  timeline over_time;
+  auto info = replay_history(in, history_path.string(), c, 2, tolerant, chain, &over_time);
   if (!info) return info.error();
   if (auto bad = (*stream)->decode_error()) {
     // What came before the damage is verified; the rest of the file could not be read at all.
@@ -836,7 +852,7 @@ result<verify_result> verify_directory(const std::filesystem::path& dir, const r
   info->lines += 1;
   info->header = header->raw;
   info->population_path = *pop_path;
-  verify_result out{make_report(c, *info), *info};
+  verify_result out{make_report(c, *info, &over_time), *info};
   return out;
 }
 

@@ -20,6 +20,7 @@
 #include "kofu/common/error.hpp"
 #include "kofu/history/chain.hpp"
 #include "kofu/verify/checker.hpp"
+#include "kofu/verify/timeline.hpp"
 
 namespace kofu::verify {
 
@@ -67,7 +68,11 @@ void bound_evidence(nlohmann::json& finding);
 // A run that did not end `completed` (footer `reason`; no footer: killed) or did not deliver its
 // load (footer `stats`: over 1 % of its arrivals dropped or sent more than 1 s late) fails the
 // threshold `run_completed` or `load_delivered`, and cannot pass.
-nlohmann::json make_report(const checker& c, const history_read_info& info);
+// With `over_time` (the history's events, fed as the checker was), the report has a `timeline`
+// (timeline::to_json) that also counts the reported findings by the time their answer arrived.
+// The run's `scenario` and `target` (without the profile document) come from the header.
+nlohmann::json make_report(const checker& c, const history_read_info& info,
+                           const timeline* over_time = nullptr);
 
 // How a replay spreads its work over threads. Parsing a line (JSON, decoding of the certificate,
 // its SHA-256) is most of the cost and each line parses on its own; the checker is not
@@ -142,9 +147,11 @@ result<history_read_info> replay_history(std::istream& in, std::string_view name
 // The same, feeding every line (chain lines included) to `chain` in file order: a caller that
 // read lines before `first_line` itself (the header) has fed them to `chain` first.
 // Every line is checked against the chain in any case; chain lines are never events.
+// With `over_time`, each event goes to it too, before the checker.
 result<history_read_info> replay_history(std::istream& in, std::string_view name, checker& c,
                                          std::uint64_t first_line, const replay_options& how,
-                                         history::chain_verifier& chain);
+                                         history::chain_verifier& chain,
+                                         timeline* over_time = nullptr);
 
 // Writes DIR/report.json (pretty, UTF-8).
 result<void> write_report(const std::filesystem::path& dir, const nlohmann::json& report);
