@@ -5,6 +5,7 @@
 #include <array>
 #include <fstream>
 
+#include "kofu/reports/html.hpp"
 #include "kofu/reports/junit.hpp"
 #include "kofu/reports/manifest.hpp"
 #include "kofu/reports/summary.hpp"
@@ -14,9 +15,10 @@ namespace kofu::reports {
 
 namespace {
 
-constexpr std::array<report_artifact, 2> artifacts = {{
+constexpr std::array<report_artifact, 3> artifacts = {{
     {"junit.xml", render_junit},
     {"summary.md", render_summary},
+    {"report.html", render_html},
 }};
 
 result<void> write_text(const std::filesystem::path& path, const std::string& text) {

@@ -48,7 +48,7 @@ TEST(ManifestTest, ListsEveryArtifactWithItsSizeAndHash) {
     EXPECT_EQ(a["sha256"], kofu::sha256_hex(bytes));
   }
   EXPECT_EQ(names, (std::vector<std::string>{"report.json", "junit.xml", "summary.md",
-                                             "history.jsonl", "run.json"}));
+                                             "report.html", "history.jsonl", "run.json"}));
   const auto c = check_manifest(dir.path());
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_TRUE(c->unchanged());
@@ -82,13 +82,13 @@ TEST(ManifestTest, MissingAndAddedArtifactsAreChanges) {
   kofu::test::temp_dir dir;
   make_run_folder(dir.path());
   fs::remove(dir / "summary.md");
-  kofu::test::write_file(dir / "report.html", "<html></html>");
+  kofu::test::write_file(dir / "kofu-mock.log", "listening on http://127.0.0.1:1\n");
   kofu::test::write_file(dir / "notes.txt", "not kofu's: ignored");
   const auto c = check_manifest(dir.path());
   ASSERT_TRUE(c);
   EXPECT_EQ(c->changes.size(), 2u);
   EXPECT_TRUE(mentions(*c, "missing: summary.md"));
-  EXPECT_TRUE(mentions(*c, "added: report.html"));
+  EXPECT_TRUE(mentions(*c, "added: kofu-mock.log"));
 }
 
 TEST(ManifestTest, BadManifestOrKeyIsAnError) {

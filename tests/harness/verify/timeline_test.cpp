@@ -42,7 +42,7 @@ TEST(TimelineTest, CountsEventsInTheirBuckets) {
   u.id = 4;
   u.t = 2'100 * ms;
   tl.on_event(u);
-  tl.on_event(update_complete{4, 2'200 * ms, update_outcome::ok});
+  tl.on_event(update_complete{4, 2'200 * ms, update_outcome::ok, {}});
   tl.on_event(marker("maintenance", "start", 1'500 * ms));
   tl.on_event(marker("maintenance", "end", 2'500 * ms));
   tl.on_finding(1'300 * ms);

@@ -20,7 +20,7 @@ struct report_artifact {
   std::string_view file_name;
   std::string (*render)(const nlohmann::json& report);
 };
-// junit.xml, summary.md (report.html is added here when its renderer arrives).
+// junit.xml, summary.md, report.html.
 std::span<const report_artifact> rendered_artifacts();
 
 struct write_options {
