@@ -307,6 +307,12 @@ result<std::vector<resident>> load_file(const std::filesystem::path& path) {
                         fmt::format("{}: household {} has no 世帯主", path.string(), household));
     }
   }
+  // Nothing could be requested of an empty population: a run on it would prove nothing.
+  if (residents.empty()) {
+    return make_error(
+        errc::invalid_field,
+        fmt::format("{}: no residents (an empty population cannot be tested)", path.string()));
+  }
   return residents;
 }
 

@@ -126,6 +126,24 @@ TEST(ReaderTest, RejectsDuplicateIdentifiers) {
   EXPECT_NE(loaded.error().message.find("line 1"), std::string::npos);
 }
 
+// An empty file (or one of no lines at all) is refused: a run on it could request nothing.
+TEST(ReaderTest, RefusesAnEmptyPopulation) {
+  for (const char* text : {"", "\n"}) {
+    test::temp_dir dir;
+    test::write_file(dir / "pop.jsonl", text);
+    auto loaded = load_file(dir / "pop.jsonl");
+    ASSERT_FALSE(loaded) << "'" << text << "'";
+    EXPECT_NE(loaded.error().message.find("pop.jsonl"), std::string::npos)
+        << loaded.error().message;
+  }
+  test::temp_dir dir;
+  test::write_file(dir / "pop.jsonl", "");
+  auto loaded = load_file(dir / "pop.jsonl");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().message.find("no residents"), std::string::npos)
+      << loaded.error().message;
+}
+
 TEST(ReaderTest, ReportsAMissingFile) {
   auto loaded = load_file("/nonexistent/kofu/pop.jsonl");
   ASSERT_FALSE(loaded);
