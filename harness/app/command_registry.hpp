@@ -9,7 +9,12 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
+
+#include "kofu/common/language.hpp"
 
 namespace kofu::app {
 
@@ -22,5 +27,19 @@ struct command_registration {
   // `order` fixes where the command appears in --help (lower first).
   command_registration(int order, command_setup setup);
 };
+
+// `--lang ja|en` on a command that prints for people (run, verify, report); anything else is a
+// usage error (exit 2) naming the allowed values. Unset, the locale decides (language.hpp).
+inline void add_language_option(CLI::App& cmd, std::string& value) {
+  cmd.add_option("--lang", value,
+                 "Language of the terminal's lines: ja or en (default from LC_ALL, LC_MESSAGES, "
+                 "LANG: ja… is Japanese, anything else English)")
+      ->check(CLI::IsMember({"ja", "en"}));
+}
+
+// The language `--lang` gave ("" when not given: the locale's).
+inline language chosen_language(const std::string& value) {
+  return parse_language(value).value_or(language_from_locale());
+}
 
 }  // namespace kofu::app

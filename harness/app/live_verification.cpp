@@ -26,6 +26,38 @@ namespace {
 
 namespace verify = kofu::verify;
 
+// The lines it prints; the arguments are the same in both languages.
+constexpr kofu::message finding_line{"finding {} · request {} ({} for {} via {}): {}",
+                                     "不備 {} · 要求 {}（{}、対象者 {}、{}）: {}"};
+constexpr kofu::message further_findings{
+    "further findings are counted on the status line and listed in report.json",
+    "以降の不備は状況表示行で件数を数え、report.json に記録します"};
+constexpr kofu::message fell_behind{
+    "the online verifier fell behind the load and stopped; the final report checks the whole "
+    "history",
+    "実行中の検証が負荷に追いつかず停止しました。最終レポートでは履歴全体を検証します"};
+
+// A certificate type or channel (scenario.hpp's names) as the finding line shows it.
+std::string_view certificate_name(std::string_view type, kofu::language lang) {
+  if (lang == kofu::language::en) return type;
+  if (type == "juminhyo") return "住民票の写し";
+  if (type == "juminhyo_kisai") return "住民票記載事項証明書";
+  if (type == "inkan") return "印鑑登録証明書";
+  if (type == "koseki_zenbu") return "戸籍全部事項証明書";
+  if (type == "koseki_kojin") return "戸籍個人事項証明書";
+  if (type == "koseki_fuhyo") return "戸籍の附票の写し";
+  if (type == "kazei") return "課税証明書";
+  return type;
+}
+
+std::string_view channel_name(std::string_view channel, kofu::language lang) {
+  if (lang == kofu::language::en) return channel;
+  if (channel == "konbini") return "コンビニ交付";
+  if (channel == "window") return "窓口";
+  if (channel == "kiosk") return "自動交付機";
+  return channel;
+}
+
 // Findings printed one by one; the rest are counted on the status line and listed in the report.
 constexpr std::size_t max_messages = 20;
 // History waiting for the online checker beyond which it gives up (the final report still checks
@@ -34,8 +66,11 @@ constexpr std::size_t max_queued_bytes = std::size_t{256} << 20;
 
 class checker_live final : public kofu::app::live_verification {
  public:
-  checker_live(std::vector<kofu::population::resident> residents, const nlohmann::json& header)
-      : checker_(make_checker(std::move(residents), header)), thread_([this] { loop(); }) {}
+  checker_live(std::vector<kofu::population::resident> residents, const nlohmann::json& header,
+               kofu::language lang)
+      : checker_(make_checker(std::move(residents), header)),
+        lang_(lang),
+        thread_([this] { loop(); }) {}
 
   ~checker_live() override { finish(); }
 
@@ -69,9 +104,7 @@ class checker_live final : public kofu::app::live_verification {
         fell_behind_ = true;
         queue_.clear();
         queued_bytes_ = 0;
-        messages_.push_back(
-            "the online verifier fell behind the load and stopped; the final report checks the "
-            "whole history");
+        messages_.emplace_back(fell_behind.in(lang_));
         return;
       }
       queue_.push_back(std::move(lines));
@@ -146,13 +179,11 @@ class checker_live final : public kofu::app::live_verification {
     std::vector<std::string> fresh;
     for (std::size_t i = published_; i < all.size() && printed_ < max_messages; ++i, ++printed_) {
       const auto& f = all[i];
-      fresh.push_back(fmt::format("finding {} · request {} ({} for {} via {}): {}",
-                                  verify::to_string(f.kind), f.request_id, f.certificate_type,
-                                  f.requested_resident, f.channel, f.explanation_en));
-      if (printed_ + 1 == max_messages) {
-        fresh.emplace_back(
-            "further findings are counted on the status line and listed in report.json");
-      }
+      fresh.push_back(kofu::say(lang_, finding_line, verify::to_string(f.kind), f.request_id,
+                                certificate_name(f.certificate_type, lang_), f.requested_resident,
+                                channel_name(f.channel, lang_),
+                                lang_ == kofu::language::ja ? f.explanation_ja : f.explanation_en));
+      if (printed_ + 1 == max_messages) fresh.emplace_back(further_findings.in(lang_));
     }
     published_ = all.size();
     findings_.store(all.size(), std::memory_order_relaxed);
@@ -162,6 +193,7 @@ class checker_live final : public kofu::app::live_verification {
   }
 
   verify::checker checker_;  // checker thread only
+  const kofu::language lang_;
   std::uint64_t line_number_ = 0;
   std::string where_;
   std::size_t published_ = 0;
@@ -181,9 +213,9 @@ class checker_live final : public kofu::app::live_verification {
 
 const bool live_hook = [] {
   kofu::app::live_verification_hook() = [](std::vector<kofu::population::resident> residents,
-                                           const nlohmann::json& header) {
+                                           const nlohmann::json& header, kofu::language lang) {
     return std::unique_ptr<kofu::app::live_verification>(
-        std::make_unique<checker_live>(std::move(residents), header));
+        std::make_unique<checker_live>(std::move(residents), header, lang));
   };
   return true;
 }();

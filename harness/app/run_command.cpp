@@ -59,7 +59,38 @@ struct run_args {
   bool verify_after_only = false;  // no online verifier during the load
   bool force = false;              // clear an existing run folder first
   std::string sign_key;            // PEM private key that signs manifest.json ("" : unsigned)
+  std::string lang;                // --lang ("" : the locale's)
 };
+
+// What it prints for people while and after the load (errors about bad input stay English); the
+// arguments are the same in both languages.
+constexpr kofu::message status_line{
+    "[{:6.1f}/{:.0f} s] {:<10} {:>7.0f}{:<6} req/s  in flight {:4}  p50 {}  p99 {}  ok {}  "
+    "retry {}  refused {}  err {}  timeout {}  updates {}/{}{}",
+    "[{:6.1f}/{:.0f} 秒] {:<10} {:>7.0f}{:<6} 件/秒  処理中 {:4}  p50 {}  p99 {}  交付 {}  "
+    "再試行 {}  拒否 {}  エラー {}  タイムアウト {}  更新 {}/{}{}"};
+constexpr kofu::message status_findings{"  findings {}{}", "  不備 {}{}"};
+constexpr kofu::message interrupted_line{
+    "kofu run: interrupted by {} after {:.1f} s: the load stopped; verifying what was recorded (a "
+    "second {} exits at once)\n",
+    "kofu run: {} により {:.1f} 秒で中断しました。負荷を止め、記録された分を検証します（もう一度 "
+    "{} で即時終了）\n"};
+constexpr kofu::message run_line{
+    "run {}: {} requests in {:.1f} s ({:.0f}/s), {} certificates, {} retries (409), {} refused, "
+    "{} errors, {} timeouts; latency p50 {} p99 {} p99.9 {}; {} updates ({} failed, {} "
+    "unknown)\n",
+    "実行{0}: {2:.1f} 秒で要求 {1} 件（毎秒 {3:.0f} 件）、交付 {4} 通、再試行 {5} 件（409）、拒否 "
+    "{6} 件、エラー {7} 件、タイムアウト {8} 件。応答時間 p50 {9} p99 {10} p99.9 {11}。更新 {12} "
+    "件（失敗 {13} 件、結果不明 {14} 件）\n"};
+constexpr kofu::message history_line{"history: {}\n", "履歴: {}\n"};
+
+// The driver's end reason as the run line shows it (Japanese: in words, the name kept beside).
+std::string end_reason_text(const std::string& reason, kofu::language lang) {
+  if (lang == kofu::language::en) return reason;
+  if (reason == "completed") return "完了";
+  if (reason == "interrupted") return "中断";
+  return fmt::format("終了（{}）", reason);
+}
 
 // SIGINT / SIGTERM: the first stops the load (the driver polls stop_requested), the second exits
 // at once. Only lock-free atomics and async-signal-safe calls in the handler.
@@ -267,6 +298,7 @@ std::string misfit_message(const std::string& profile, const kofu::driver::run_r
 }
 
 int run(run_args& args) {
+  const kofu::language lang = kofu::app::chosen_language(args.lang);
   // Everything a run leaves is its owner's only: folders 0700, files 0600 (report writers and the
   // history writer included, whatever mode they ask for).
   ::umask(077);
@@ -463,7 +495,9 @@ int run(run_args& args) {
                     {"target", target},
                     {"server_version", server_version}};
   std::unique_ptr<kofu::app::live_verification> live;
-  if (online) live = kofu::app::live_verification_hook()(std::move(residents_for_check), header);
+  if (online) {
+    live = kofu::app::live_verification_hook()(std::move(residents_for_check), header, lang);
+  }
   kofu::history::writer_options wo{history_path, sc.history.compress,
                                    std::chrono::milliseconds(sc.history.flush_ms)};
   if (live) wo.tap = [l = live.get()](std::string&& lines) { l->submit(std::move(lines)); };
@@ -495,14 +529,12 @@ int run(run_args& args) {
   rs.on_progress = [&](const kofu::driver::progress& p) {
     if (args.quiet) return;
     const auto& t = p.total;
-    const std::string line = fmt::format(
-        "[{:6.1f}/{:.0f} s] {:<10} {:>7.0f}{:<6} req/s  in flight {:4}  p50 {}  p99 {}  ok {}  "
-        "retry {}  refused {}  err {}  timeout {}  updates {}/{}{}",
-        p.elapsed_s, p.total_s, p.phase.empty() ? "-" : p.phase, p.rate,
+    const std::string line = kofu::say(
+        lang, status_line, p.elapsed_s, p.total_s, p.phase.empty() ? "-" : p.phase, p.rate,
         p.target_rate > 0 ? fmt::format("/{:.0f}", p.target_rate) : std::string(), p.in_flight,
         format_ms(p.p50_us), format_ms(p.p99_us), t.ok, t.retry, t.refused,
         t.errors + t.server_error, t.timeouts, t.updates_ok, t.updates_sent,
-        live ? fmt::format("  findings {}{}", live->findings(), live->kept_up() ? "" : "+")
+        live ? kofu::say(lang, status_findings, live->findings(), live->kept_up() ? "" : "+")
              : std::string());
     if (live) {
       for (const auto& message : live->take_messages()) {
@@ -522,11 +554,9 @@ int run(run_args& args) {
   const int signo = stop_signal.load();
   const bool misfit = result.end_reason == "profile_misfit";
   if (result.end_reason == "interrupted") {
-    fmt::print(stderr,
-               "kofu run: interrupted by {} after {:.1f} s: the load stopped; verifying what was "
-               "recorded (a second {} exits at once)\n",
-               signo == SIGTERM ? "SIGTERM" : "SIGINT", result.elapsed_s,
-               signo == SIGTERM ? "SIGTERM" : "Ctrl-C");
+    fmt::print(stderr, "{}",
+               kofu::say(lang, interrupted_line, signo == SIGTERM ? "SIGTERM" : "SIGINT",
+                         result.elapsed_s, signo == SIGTERM ? "SIGTERM" : "Ctrl-C"));
   }
 
   // 7. Footer, close, stop the server.
@@ -576,16 +606,15 @@ int run(run_args& args) {
 
   const auto& s = result.issue;
   fmt::print(
-      "run {}: {} requests in {:.1f} s ({:.0f}/s), {} certificates, {} retries (409), "
-      "{} refused, {} errors, {} timeouts; latency p50 {} p99 {} p99.9 {}; "
-      "{} updates ({} failed, {} unknown)\n",
-      result.end_reason, s.sent, result.elapsed_s,
-      result.elapsed_s > 0 ? static_cast<double>(s.sent) / result.elapsed_s : 0.0, s.ok, s.retry,
-      s.refused, s.errors + s.server_error, s.timeouts,
-      format_ms(s.latency.value_at_percentile(50)), format_ms(s.latency.value_at_percentile(99)),
-      format_ms(s.latency.value_at_percentile(99.9)), s.updates_sent, s.updates_failed,
-      s.updates_unknown);
-  fmt::print("history: {}\n", history_path.string());
+      "{}",
+      kofu::say(lang, run_line, end_reason_text(result.end_reason, lang), s.sent, result.elapsed_s,
+                result.elapsed_s > 0 ? static_cast<double>(s.sent) / result.elapsed_s : 0.0, s.ok,
+                s.retry, s.refused, s.errors + s.server_error, s.timeouts,
+                format_ms(s.latency.value_at_percentile(50)),
+                format_ms(s.latency.value_at_percentile(99)),
+                format_ms(s.latency.value_at_percentile(99.9)), s.updates_sent, s.updates_failed,
+                s.updates_unknown));
+  fmt::print("{}", kofu::say(lang, history_line, history_path.string()));
   if (misfit) {
     // Not verified: every answer would be a false finding (docs/decisions.md).
     fmt::print(stderr, "kofu run: {}\n", misfit_message(wire->name(), result));
@@ -593,7 +622,7 @@ int run(run_args& args) {
   }
 
   // 8. Verification (issue 5) when it is linked in; otherwise the driver's own thresholds.
-  if (auto& hook = kofu::app::after_run_hook()) return hook(dir, online_findings, sign_key);
+  if (auto& hook = kofu::app::after_run_hook()) return hook(dir, online_findings, sign_key, lang);
   int code = 0;
   const double error_rate = s.sent == 0
                                 ? 0.0
@@ -641,6 +670,7 @@ const kofu::app::command_registration registration(20, [](CLI::App& app, int& ex
                 "per answered certificate (DUPLICATE serials) and one record per update");
   cmd->add_option("--sign-key", args->sign_key,
                   "PEM private key (Ed25519 or ECDSA P-256) that signs the run's manifest.json");
+  kofu::app::add_language_option(*cmd, args->lang);
   cmd->callback([args, cmd, &exit_code] {
     args->defects_given = cmd->count("--defect") > 0;
     exit_code = run(*args);

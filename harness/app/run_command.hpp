@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kofu/common/language.hpp"
 #include "kofu/population/resident.hpp"
 
 namespace kofu::app {
@@ -35,7 +36,8 @@ class live_verification {
   virtual void submit(std::string&& lines) = 0;
   // Findings so far.
   virtual std::uint64_t findings() const = 0;
-  // One line of plain text per new finding (the first few of the run), to print.
+  // One line of plain text per new finding (the first few of the run), to print, in the language
+  // the factory was given.
   virtual std::vector<std::string> take_messages() = 0;
   // False once it gave up because the load outran it (its findings() are then partial).
   virtual bool kept_up() const = 0;
@@ -44,12 +46,14 @@ class live_verification {
 };
 
 using live_verification_factory = std::function<std::unique_ptr<live_verification>(
-    std::vector<population::resident> residents, const nlohmann::json& history_header)>;
+    std::vector<population::resident> residents, const nlohmann::json& history_header,
+    language lang)>;
 
-// `sign_key`: the PEM private key that signs the run's manifest.json (unset: unsigned).
-using after_run_function = std::function<int(const std::filesystem::path& run_dir,
-                                             std::optional<std::uint64_t> online_findings,
-                                             const std::optional<std::filesystem::path>& sign_key)>;
+// `sign_key`: the PEM private key that signs the run's manifest.json (unset: unsigned); `lang`:
+// the language of the summary it prints.
+using after_run_function = std::function<int(
+    const std::filesystem::path& run_dir, std::optional<std::uint64_t> online_findings,
+    const std::optional<std::filesystem::path>& sign_key, language lang)>;
 
 // The places the verifier plugs in. Not thread-safe; set before main() parses.
 live_verification_factory& live_verification_hook();

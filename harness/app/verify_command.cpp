@@ -26,11 +26,20 @@ namespace {
 
 using json = nlohmann::json;
 
+// The lines it prints besides the summary (summary_text); the arguments are the same in both.
+constexpr kofu::message report_line{
+    "report: {}/report.json (with junit.xml, summary.md, "
+    "manifest.json{})\n",
+    "レポート: {}/report.json（junit.xml、summary.md、"
+    "manifest.json{} も出力）\n"};
+constexpr kofu::message signed_note{", signed", "、署名付き"};
+
 struct verify_args {
   std::string command = "kofu verify";  // who speaks in messages
   std::optional<std::filesystem::path> sign_key;
   // What `kofu run`'s online verifier counted during the run, to compare.
   std::optional<std::uint64_t> online_findings;
+  kofu::language lang = kofu::language::en;  // of the summary (errors stay English)
 };
 
 int run_verify(const std::string& dir, const verify_args& args) {
@@ -57,18 +66,10 @@ int run_verify(const std::string& dir, const verify_args& args) {
     fmt::print(stderr, "{}: {}\n", args.command, written.error().message);
     return 2;
   }
-  const std::string text = kofu::verify::summary_text(result->report);
+  const std::string text = kofu::verify::summary_text(result->report, args.lang);
   std::fputs(text.c_str(), stdout);
-  for (const auto& t : result->report["thresholds"]) {
-    if (t.value("passed", true)) continue;
-    const std::string detail = t.contains("detail") && t["detail"].is_string()
-                                   ? t["detail"].get<std::string>()
-                                   : std::string();
-    fmt::print("threshold {} failed{}{}\n", t.value("name", "?"), detail.empty() ? "" : ": ",
-               detail);
-  }
-  std::printf("report: %s/report.json (with junit.xml, summary.md, manifest.json%s)\n", dir.c_str(),
-              args.sign_key ? ", signed" : "");
+  fmt::print("{}", kofu::say(args.lang, report_line, dir,
+                             args.sign_key ? signed_note.in(args.lang) : std::string_view()));
   if (online_findings) {
     std::uint64_t offline = 0;
     for (const auto& [kind, count] : result->report["findings_by_kind"].items()) {
@@ -90,11 +91,11 @@ int run_verify(const std::string& dir, const verify_args& args) {
 // `kofu run` verifies the run it just made, through the same code as `kofu verify`, so the two
 // can never disagree.
 const bool verify_after_run = [] {
-  kofu::app::after_run_hook() = [](const std::filesystem::path& dir,
-                                   std::optional<std::uint64_t> online_findings,
-                                   const std::optional<std::filesystem::path>& sign_key) {
-    return run_verify(dir.string(), {"kofu run", sign_key, online_findings});
-  };
+  kofu::app::after_run_hook() =
+      [](const std::filesystem::path& dir, std::optional<std::uint64_t> online_findings,
+         const std::optional<std::filesystem::path>& sign_key, kofu::language lang) {
+        return run_verify(dir.string(), {"kofu run", sign_key, online_findings, lang});
+      };
   return true;
 }();
 
@@ -103,12 +104,14 @@ const bool verify_after_run = [] {
 void add_verify_command(CLI::App& app, int& exit_code, const char* name, const char* help) {
   auto dir = std::make_shared<std::string>();
   auto key = std::make_shared<std::string>();
+  auto lang = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(name, help);
   cmd->add_option("DIR", *dir, "the run's output folder")->required();
   cmd->add_option("--sign-key", *key,
                   "PEM private key (Ed25519 or ECDSA P-256) that signs manifest.json");
-  cmd->callback([dir, key, name, &exit_code] {
-    verify_args args{fmt::format("kofu {}", name), {}, {}};
+  kofu::app::add_language_option(*cmd, *lang);
+  cmd->callback([dir, key, lang, name, &exit_code] {
+    verify_args args{fmt::format("kofu {}", name), {}, {}, kofu::app::chosen_language(*lang)};
     if (!key->empty()) args.sign_key = *key;
     exit_code = run_verify(*dir, args);
   });

@@ -570,4 +570,100 @@ TEST_F(KofuRunTlsTest, MissingClientCertificateIsRefusedByTheServer) {
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
 }
 
+// The terminal speaks the user's language (issue 13 item 6): `--lang ja|en`, by default the
+// locale's. A short run of the demo with defect channel-slot gives a live finding line and a
+// summary with a failed threshold in each language; the locale is set through env(1) so that the
+// test does not depend on the environment it runs in.
+std::vector<std::string> with_locale(const char* lang, std::vector<std::string> argv) {
+  std::vector<std::string> out{"/usr/bin/env", "-u",          "LC_ALL",
+                               "-u",           "LC_MESSAGES", std::string("LANG=") + lang};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+std::vector<std::string> demo_run(const fs::path& out, std::vector<std::string> extra) {
+  std::vector<std::string> argv{kofu::test::kofu_binary(),
+                                "run",
+                                (kofu::test::source_dir() / "scenarios" / "demo.json").string(),
+                                "--out",
+                                out.string(),
+                                "--defect",
+                                "channel-slot",
+                                "--duration",
+                                "6"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+TEST(KofuRunTest, SpeaksTheLocalesLanguageUnlessToldOtherwise) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  // LANG=ja_JP.UTF-8, no --lang: Japanese.
+  const auto ja = kofu::test::run_command(with_locale("ja_JP.UTF-8", demo_run(dir / "ja", {})),
+                                          std::chrono::seconds(120));
+  EXPECT_EQ(ja.exit_code, 1) << ja.out << ja.err;
+  EXPECT_TRUE(std::regex_search(ja.err, std::regex(R"(不備 WRONG_PERSON · 要求 \d+（.+、対象者 )")))
+      << ja.err;
+  EXPECT_TRUE(std::regex_search(ja.err, std::regex(R"(\] .* 件/秒  処理中 .* 不備 \d+)")))
+      << ja.err;
+  EXPECT_NE(ja.out.find("判定: 不合格（fail）\n"), std::string::npos) << ja.out;
+  EXPECT_TRUE(std::regex_search(ja.out, std::regex(R"(不備: WRONG_PERSON=\d+)"))) << ja.out;
+  EXPECT_TRUE(std::regex_search(
+      ja.out, std::regex(R"(判定基準 max_findings を満たしていません：不備 \d+ 件（上限 0 件）)")))
+      << ja.out;
+  EXPECT_NE(ja.out.find("レポート: " + (dir / "ja").string() + "/report.json"), std::string::npos)
+      << ja.out;
+  EXPECT_EQ(ja.err.find("finding WRONG_PERSON"), std::string::npos) << ja.err;
+  EXPECT_EQ(ja.out.find("verdict:"), std::string::npos) << ja.out;
+
+  // The same locale with --lang en: English.
+  const auto en =
+      kofu::test::run_command(with_locale("ja_JP.UTF-8", demo_run(dir / "en", {"--lang", "en"})),
+                              std::chrono::seconds(120));
+  EXPECT_EQ(en.exit_code, 1) << en.out << en.err;
+  EXPECT_TRUE(std::regex_search(en.err, std::regex(R"(finding WRONG_PERSON · request \d+ \()")))
+      << en.err;
+  EXPECT_TRUE(std::regex_search(en.err, std::regex(R"(\] .* req/s  in flight .* findings \d+)")))
+      << en.err;
+  EXPECT_NE(en.out.find("verdict: fail\n"), std::string::npos) << en.out;
+  EXPECT_TRUE(std::regex_search(
+      en.out, std::regex(R"(threshold max_findings failed: \d+ findings \(limit 0\))")))
+      << en.out;
+  EXPECT_EQ(en.err.find("不備"), std::string::npos) << en.err;
+  EXPECT_EQ(en.out.find("判定"), std::string::npos) << en.out;
+
+  // kofu verify of the Japanese run: LANG=C English, --lang ja Japanese whatever the locale.
+  const auto verify = [&](const char* lang, std::vector<std::string> extra) {
+    std::vector<std::string> argv{kofu::test::kofu_binary(), "verify", (dir / "ja").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return kofu::test::run_command(with_locale(lang, argv), std::chrono::seconds(60));
+  };
+  const auto c = verify("C", {});
+  EXPECT_EQ(c.exit_code, 1) << c.out << c.err;
+  EXPECT_NE(c.out.find("verdict: fail\n"), std::string::npos) << c.out;
+  const auto c_ja = verify("C", {"--lang", "ja"});
+  EXPECT_EQ(c_ja.exit_code, 1) << c_ja.out << c_ja.err;
+  EXPECT_NE(c_ja.out.find("判定: 不合格（fail）\n"), std::string::npos) << c_ja.out;
+  const auto ja_locale = verify("ja_JP.UTF-8", {});
+  EXPECT_NE(ja_locale.out.find("判定: 不合格（fail）\n"), std::string::npos) << ja_locale.out;
+  const auto ja_en = verify("ja_JP.UTF-8", {"--lang", "en"});
+  EXPECT_NE(ja_en.out.find("verdict: fail\n"), std::string::npos) << ja_en.out;
+}
+
+// A language kofu does not speak is a usage error naming the ones it does.
+TEST(KofuRunTest, UnknownLanguageIsAUsageError) {
+  kofu::test::temp_dir dir;
+  for (const char* command : {"run", "verify", "report"}) {
+    const std::string target = std::string(command) == "run"
+                                   ? (kofu::test::source_dir() / "scenarios" / "demo.json").string()
+                                   : dir.path().string();
+    const auto r = kofu::test::run_command(
+        {kofu::test::kofu_binary(), command, target, "--lang", "xx"}, std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find("--lang"), std::string::npos) << command << "\n" << r.err;
+    EXPECT_NE(r.err.find("xx not in {ja,en}"), std::string::npos) << command << "\n" << r.err;
+    EXPECT_FALSE(fs::exists(dir / "report.json")) << command;
+  }
+}
+
 }  // namespace
