@@ -32,7 +32,7 @@ history_read_info completed_but_short() {
   history_read_info info;
   info.has_footer = true;
   info.end_reason = "completed";
-  info.footer_stats = {{"scheduled", 100}, {"dropped", 3}, {"very_late", 2}};
+  info.footer_stats = {{"scheduled", 100u}, {"dropped", 3u}, {"very_late", 2u}};
   info.corrupt_line_count = 2;
   info.corrupt_lines.push_back({7, 8, "not JSON"});
   return info;
