@@ -77,7 +77,7 @@ TEST(KofuRunTest, EmbeddedRunWritesHistoryAndStopsTheServer) {
   kofu::test::write_file(dir / "s.json", small_scenario);
   const auto r =
       kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "s.json").string(), "--out",
-                               (dir / "out").string()},
+                               (dir / "out").string(), "--lang", "en"},
                               std::chrono::seconds(90));
   // 0 or 1 once the verifier judges the run; 2 would be bad input or a failed start.
   EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.exit_code << "\n" << r.out << r.err;
@@ -137,7 +137,7 @@ TEST(KofuRunTest, FindingsAppearWhileTheRunGoesOn) {
   })");
   const auto r =
       kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "s.json").string(), "--out",
-                               (dir / "out").string()},
+                               (dir / "out").string(), "--lang", "en"},
                               std::chrono::seconds(90));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   const auto first_finding = r.err.find("finding WRONG_PERSON");
@@ -399,7 +399,7 @@ TEST(KofuRunTest, RunThatCouldNotSendItsLoadIsUnknown) {
   const auto start = clock_type::now();
   const auto r =
       kofu::test::run_command({kofu::test::kofu_binary(), "run", (dir / "s.json").string(), "--out",
-                               (dir / "out").string(), "--quiet"},
+                               (dir / "out").string(), "--quiet", "--lang", "en"},
                               std::chrono::seconds(90));
   EXPECT_LT(seconds_since(start), 30.0) << "a rate beyond reach kept the run going";
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;

@@ -89,8 +89,8 @@ TEST(VerifyCommandTest, ExitCodesFollowTheVerdict) {
   for (const auto& c : cases) {
     kofu::test::temp_dir dir;
     if (c.setup < 2) write_run(dir.path(), c.setup == 1, c.footer);
-    const auto r =
-        kofu::test::run_command({kofu::test::kofu_binary(), "verify", dir.path().string()});
+    const auto r = kofu::test::run_command(
+        {kofu::test::kofu_binary(), "verify", dir.path().string(), "--lang", "en"});
     EXPECT_EQ(r.exit_code, c.exit_code) << c.name << "\n" << r.out << r.err;
     if (c.setup < 2) {
       const json report = json::parse(kofu::test::read_file(dir / "report.json"));
