@@ -115,7 +115,11 @@ requests_until_first() {
 one() {
   local sc=$1 defect=$2 n=$3 tag="$1.$2.$3" file=$CATALOGUE/$1.json args=()
   if [[ $defect == spool-collision || $sc == multi-server ]]; then
-    start_pair "$file" "$defect" "$tag" || { echo "matrix: $tag: population failed"; return 1; }
+    if ! start_pair "$file" "$defect" "$tag"; then
+      echo "matrix: $tag: population failed"
+      printf '%s\t%s\t%s\t2\tnone\t0\t\t0\t\n' "$sc" "$defect" "$n" >>"$WORK/runs.tsv"
+      return 0
+    fi
     file=$WORK/$tag.json
     args=("${TARGETS[@]}")
   elif [[ $defect != none ]]; then
