@@ -7,7 +7,8 @@
 #
 # RUNS (default 3) runs per (scenario, defect), each cut to SECONDS (default 8) with --duration.
 # MODE `full` (default): every scenario × (none + every defect). MODE `fast`: each defect once
-# against its own scenario and baseline once against the correct server (CTest e2e_matrix_fast).
+# against its own scenario, baseline and multi-server once against the correct server (CTest
+# e2e_matrix_fast).
 # Writes matrix.md, matrix.tsv and matrix.json into $MATRIX_OUT (default BUILD_DIR/matrix): per
 # (scenario, defect) the finding kinds raised, the share of runs that detected the defect (a
 # finding of the class the defect causes, the classes of campaign.sh) and the median number of
@@ -159,6 +160,7 @@ one() {
 : >"$WORK/runs.tsv"
 if [[ $MODE == fast ]]; then
   one baseline none 1
+  one multi-server none 1  # two correct instances on one spool folder stay clean
   for d in "${DEFECTS[@]}"; do one "${OWN[$d]}" "$d" 1; done
 else
   for sc in "${SCENARIOS[@]}"; do
