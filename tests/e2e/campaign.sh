@@ -32,14 +32,25 @@ MOCK=$(cd "$BUILD" && pwd)/mock_server/kofu-mock
 SCENARIO=$ROOT/scenarios/campaign.json
 command -v jq >/dev/null || { echo "campaign: jq not installed (scripts/setup.sh installs it)"; exit 2; }
 [[ -x $KOFU && -x $MOCK ]] || { echo "campaign: build $BUILD first (kofu, kofu-mock)"; exit 2; }
+# Where a defect needs one overlap more than the mixed load gives, its run uses the catalogue
+# scenario focused on it: cancelled-seal needs a 印鑑登録証明書 request within the moment a
+# cancellation is being reflected (scenarios/catalogue/cancelled-seal.json: mostly inkan on a hot
+# set of 8 residents whose seals keep changing).
+declare -A FOCUS=(
+  [cancelled-seal]=$ROOT/scenarios/catalogue/cancelled-seal.json
+)
 WORK=$(mktemp -d)
 MOCK_DIALECT=()
 if [[ $DIALECT != reference ]]; then
   [[ -f $ROOT/scenarios/profiles/$DIALECT.json ]] || { echo "campaign: no profile for dialect $DIALECT"; exit 2; }
   MOCK_DIALECT=(--dialect "$DIALECT")
-  jq --arg profile "$ROOT/scenarios/profiles/$DIALECT.json" --arg dialect "$DIALECT" \
-    '.target.profile = $profile | .target.mock_args += ["--dialect", $dialect]' \
-    "$SCENARIO" >"$WORK/campaign-$DIALECT.json"
+  # Against another server only the target and the profile change.
+  for f in "$SCENARIO" "${FOCUS[@]}"; do
+    jq --arg profile "$ROOT/scenarios/profiles/$DIALECT.json" --arg dialect "$DIALECT" \
+      '.target.profile = $profile | .target.mock_args += ["--dialect", $dialect]' \
+      "$f" >"$WORK/$(basename "$f" .json)-$DIALECT.json"
+  done
+  for d in "${!FOCUS[@]}"; do FOCUS[$d]=$WORK/$(basename "${FOCUS[$d]}" .json)-$DIALECT.json; done
   SCENARIO=$WORK/campaign-$DIALECT.json
 fi
 PIDS=()
@@ -143,22 +154,10 @@ check_defect() {
   return 0
 }
 
-# Where a defect needs one overlap more than the mixed load gives, its run focuses the scenario on
-# it (as a test engineer would): cancelled-seal needs a 印鑑登録証明書 request within the moment a
-# cancellation is being reflected, so that run asks mostly for inkan on a hot set of 8 residents
-# whose seals keep changing.
-declare -A FOCUS=(
-  [cancelled-seal]='.concentration.hot_residents = 8 | .mix.certificate_types = {"inkan": 3, "juminhyo": 1} | .updates.kinds = {"seal": 3, "move": 1}'
-)
-
 # 2. One run per defect.
 for d in timeout-partial-release reflection-race linkage-overwrite channel-slot \
   stale-index-after-update init-omission cancelled-seal no-version-check; do
-  scenario=$SCENARIO
-  if [[ -n ${FOCUS[$d]:-} ]]; then
-    scenario=$WORK/$d.json
-    jq "${FOCUS[$d]}" "$SCENARIO" >"$scenario"
-  fi
+  scenario=${FOCUS[$d]:-$SCENARIO}
   SCENARIO=$scenario run "$d" 1 --defect "$d" --duration "$DEFECT_SECONDS" &&
     check_defect "$d" "$WORK/$d/population.jsonl"
   rm -rf "$WORK/$d/history.jsonl"

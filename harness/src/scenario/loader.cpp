@@ -288,7 +288,12 @@ std::optional<double> optional_number(const json& value) {
 scenario to_model(const json& d) {
   scenario s;
   s.name = d.at("name").get<std::string>();
-  s.description = d.at("description").get<std::string>();
+  if (const json& text = d.at("description"); text.is_object()) {
+    s.description = text.at("en").get<std::string>();
+    s.description_ja = text.at("ja").get<std::string>();
+  } else {
+    s.description = text.get<std::string>();
+  }
   s.seed = d.at("seed").get<std::uint64_t>();
 
   const json& t = d.at("target");

@@ -218,17 +218,48 @@ TEST(ScenarioLoaderTest, LoadFileNamesTheFileAndResolvesPaths) {
   EXPECT_NE(missing.error().message.find("nope.json"), std::string::npos);
 }
 
-// Every scenario shipped in scenarios/ loads.
+// Every scenario shipped in scenarios/ and scenarios/catalogue/ loads; each of the catalogue
+// carries a Japanese and an English description.
 TEST(ScenarioLoaderTest, ShippedScenariosAreValid) {
-  const auto folder = kofu::test::source_dir() / "scenarios";
+  const auto root = kofu::test::source_dir() / "scenarios";
   int count = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    if (entry.path().extension() != ".json" || entry.path().filename() == "schema.json") continue;
-    auto s = kofu::scenario::load_file(entry.path());
-    EXPECT_TRUE(s) << (s ? "" : s.error().message);
-    ++count;
+  int catalogue = 0;
+  for (const auto& folder : {root, root / "catalogue"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+      if (entry.path().extension() != ".json" || entry.path().filename() == "schema.json") continue;
+      auto s = kofu::scenario::load_file(entry.path());
+      EXPECT_TRUE(s) << (s ? "" : s.error().message);
+      ++count;
+      if (folder == root / "catalogue") {
+        ++catalogue;
+        if (!s) continue;
+        EXPECT_FALSE(s->description.empty()) << entry.path();
+        EXPECT_FALSE(s->description_ja.empty()) << entry.path();
+        EXPECT_EQ(s->name, entry.path().stem().string());
+      }
+    }
   }
   EXPECT_GT(count, 0);
+  EXPECT_EQ(catalogue, 11);
+}
+
+// A description is one text or {ja, en}; anything else is refused with its path.
+TEST(ScenarioLoaderTest, DescriptionIsTextOrJapaneseAndEnglish) {
+  auto both = parse_text(with(R"("description": {"ja": "窓口", "en": "window"})"), "d.json");
+  ASSERT_TRUE(both) << both.error().message;
+  EXPECT_EQ(both->description, "window");
+  EXPECT_EQ(both->description_ja, "窓口");
+  auto one = parse_text(with(R"("description": "plain")"), "d.json");
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_EQ(one->description, "plain");
+  EXPECT_TRUE(one->description_ja.empty());
+  for (const char* bad :
+       {R"("description": {"ja": "窓口"})", R"("description": {"ja": "a", "en": "b", "fr": "c"})",
+        R"("description": 3)"}) {
+    auto s = parse_text(with(bad), "d.json");
+    ASSERT_FALSE(s) << bad;
+    EXPECT_NE(s.error().message.find("/description"), std::string::npos) << s.error().message;
+  }
 }
 
 // A number beyond double (nlohmann throws out_of_range) and absurd nesting are errors.

@@ -146,7 +146,8 @@ struct history_settings {
 
 struct scenario {
   std::string name;
-  std::string description;
+  std::string description;     // English, or the only text
+  std::string description_ja;  // Japanese, when `description` is {ja, en}
   std::uint64_t seed = 0;
   target_settings target;
   population_settings population;
