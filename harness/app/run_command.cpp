@@ -191,6 +191,13 @@ std::string token_fingerprint(const std::string& token) {
   return "sha256:" + kofu::sha256_hex(token).substr(0, 16);
 }
 
+// This machine's name, as gethostname(2) gives it ("" when it cannot).
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return {};
+  return name;
+}
+
 std::string utc_stamp(const char* format) {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -449,10 +456,17 @@ int run(run_args& args) {
                  fmt::join(left_out, ", "));
     }
   }
+  // GET /version of each target: the first one's answer is the server's version in the history,
+  // and each https target's leaf certificate is fingerprinted on that connection.
   json server_version = nullptr;
-  if (auto v = kofu::driver::http_get(endpoints.front().base, "/version", std::chrono::seconds(5),
-                                      tls.get(), sc.target.tls.server_name);
-      v && v->status == 200) {
+  json tls_fingerprints = json::object();
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    auto v = kofu::driver::http_get(endpoints[i].base, "/version", std::chrono::seconds(5),
+                                    tls.get(), sc.target.tls.server_name);
+    if (v && !v->tls_certificate_sha256.empty()) {
+      tls_fingerprints[endpoints[i].base] = v->tls_certificate_sha256;
+    }
+    if (i > 0 || !v || v->status != 200) continue;
     // The header is printed whole into the history and the report: a hostile answer stays out.
     if (v->body.size() <= 64 * 1024 && kofu::json_depth_within(v->body, kofu::max_answer_depth)) {
       server_version = json::parse(v->body, nullptr, false);
@@ -475,6 +489,7 @@ int run(run_args& args) {
               // The profile itself, so that `kofu verify` reads the answers the same way.
               {"profile_document", wire->header_document()},
               {"tls_verify", sc.target.tls.verify},
+              {"tls_certificate_sha256", tls_fingerprints},
               {"defects", sc.target.defects}};
   // The scenario as run, but never the token itself (issue 15 item 6).
   sc.document["target"]["admin_token"] =
@@ -492,6 +507,7 @@ int run(run_args& args) {
                       {"residents", resident_count}}},
                     {"seed", sc.seed},
                     {"run_number", run_number},
+                    {"host", host_name()},
                     {"target", target},
                     {"server_version", server_version}};
   std::unique_ptr<kofu::app::live_verification> live;
@@ -567,6 +583,7 @@ int run(run_args& args) {
                                  std::chrono::steady_clock::now() - anchor)
                                  .count()},
                        {"reason", result.end_reason},
+                       {"ended_at", utc_stamp("%Y-%m-%dT%H:%M:%SZ")},
                        {"signal", signo == 0         ? json(nullptr)
                                   : signo == SIGTERM ? json("SIGTERM")
                                                      : json("SIGINT")},

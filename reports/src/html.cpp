@@ -506,8 +506,8 @@ std::string findings_section(const json& report, const html_options& options) {
       const std::uint64_t rest = count - it->second.size();
       out += fmt::format(
           R"(<p class="note rest" data-kind="{}" data-rest="{}">{}</p>)", esc(kind), rest,
-          bi(fmt::format("ほか {} 件（全件は report.json にあります）", grouped(rest)),
-             fmt::format("{} more (all are in report.json)", grouped(rest))));
+          bi(fmt::format("ほか {} 件（report.json に件数があります）", grouped(rest)),
+             fmt::format("{} more (counted in report.json)", grouped(rest))));
     }
   }
   return out;

@@ -141,16 +141,19 @@ void findings_tables(std::string& s, const json& report) {
   s += "## 種類別の不整合 / Findings by kind\n\n";
   s += "| 種類 / kind | 件数 / count |\n|---|---:|\n";
   const json& by_kind = member(report, "findings_by_kind");
+  std::uint64_t total = 0;  // every finding: report.json keeps only the first N of a kind in full
   for (const auto kind : verify::all_finding_kinds) {
     const std::uint64_t n = count_of(by_kind, verify::to_string(kind));
+    total += n;
     s += fmt::format("| {} | {} |\n", md(verify::to_string(kind)),
                      n > 0 ? "**" + grouped(n) + "**" : "0");
   }
   s += '\n';
   const json& findings = member(report, "findings");
   if (!findings.is_array() || findings.empty()) return;
+  total = std::max<std::uint64_t>(total, findings.size());
   s += fmt::format("## 最初の不整合 / First findings ({} / {})\n\n",
-                   std::min(findings.size(), summary_findings_listed), findings.size());
+                   std::min(findings.size(), summary_findings_listed), total);
   s += "| 申請番号 / application | 種類 / kind | 請求された住民 / requested resident | "
        "載っていた情報 / "
        "whose data |\n|---|---|---|---|\n";
@@ -162,10 +165,13 @@ void findings_tables(std::string& s, const json& report) {
                      md(text_of(f, "kind")), md(text_of(f, "requested_resident")),
                      victim.empty() ? "—" : "→ " + md(victim));
   }
-  if (findings.size() > summary_findings_listed) {
-    s += fmt::format("\n他 {} 件は report.json に。 / {} more in report.json.\n",
-                     findings.size() - summary_findings_listed,
-                     findings.size() - summary_findings_listed);
+  const std::uint64_t shown = std::min(findings.size(), summary_findings_listed);
+  if (total > shown) {
+    s += fmt::format(
+        "\n他 {} 件は report.json に（種類ごとに最初の {} 件は証拠つき、残りは件数のみ）。 / {} "
+        "more in report.json (the first {} of each kind with their evidence, the rest counted).\n",
+        total - shown, text_of(report, "findings_per_kind", "50"), total - shown,
+        text_of(report, "findings_per_kind", "50"));
   }
   s += '\n';
 }

@@ -3,6 +3,7 @@
 
 #include "kofu/reports/summary.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -92,6 +93,19 @@ TEST(SummaryTest, ListsTheFirstFindingsAndCountsTheRest) {
   EXPECT_TRUE(has(md, "| T-5 |")) << md;
   EXPECT_FALSE(has(md, "| T-6 |")) << md;
   EXPECT_TRUE(has(md, "14 more in report.json")) << md;
+}
+
+// report.json keeps only the first findings of each kind: the total comes from findings_by_kind.
+TEST(SummaryTest, CountsFindingsReportJsonOmitted) {
+  json r = kofu::test::failing_report();
+  r["findings_by_kind"]["WRONG_PERSON"] = 5000;
+  r["findings_per_kind"] = 50;
+  const std::string md = kofu::reports::render_summary(r);
+  const std::size_t listed = std::min<std::size_t>(r["findings"].size(), 10);
+  EXPECT_TRUE(has(md, fmt::format("({} / 5001)", listed))) << md;
+  EXPECT_TRUE(
+      has(md, fmt::format("{} more in report.json (the first 50 of each kind", 5001 - listed)))
+      << md;
 }
 
 }  // namespace

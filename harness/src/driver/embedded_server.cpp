@@ -71,7 +71,7 @@ result<fetched> http_get(const std::string& base_url, const std::string& target,
   if (r.outcome != exchange_result::kind::answered) {
     return make_error(errc::io, fmt::format("GET {}{}: {}", base_url, target, r.error));
   }
-  return fetched{r.status, r.body};
+  return fetched{r.status, r.body, conn.peer_certificate_sha256()};
 }
 
 std::optional<std::filesystem::path> find_mock_binary() {

@@ -1,6 +1,7 @@
 #include "kofu/driver/http_client.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -166,6 +167,26 @@ result<std::shared_ptr<ssl::context>> make_tls_context(const scenario::tls_setti
   return ctx;
 }
 
+namespace {
+
+// SHA-256 of the DER of the certificate the server presented (its leaf), lower-case hex.
+std::string leaf_sha256(SSL* ssl) {
+  X509* leaf = SSL_get1_peer_certificate(ssl);
+  if (leaf == nullptr) return {};
+  unsigned char* der = nullptr;
+  const int size = i2d_X509(leaf, &der);
+  std::string out;
+  if (size > 0) {
+    out = sha256_hex(
+        std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(size)));
+  }
+  OPENSSL_free(der);
+  X509_free(leaf);
+  return out;
+}
+
+}  // namespace
+
 struct connection::impl {
   asio::any_io_executor executor;
   endpoint target;
@@ -179,6 +200,7 @@ struct connection::impl {
   std::vector<tcp::endpoint> resolved;  // cached after the first resolve
   const char* stage = "connect";        // what connect() was doing when it failed
   clock_type::time_point last_used{};   // when the last exchange on this connection ended
+  std::string peer_certificate_sha256;  // of the last TLS handshake's leaf certificate (DER)
 
   // Whether an idle open connection can still carry a request: nothing is readable on it. End of
   // stream means the server closed it; bytes mean something nobody asked for (a TLS
@@ -234,6 +256,7 @@ struct connection::impl {
       stage = "tls handshake";
       auto [hec] = co_await secure->async_handshake(ssl::stream_base::client, as_values);
       if (hec) co_return hec;
+      peer_certificate_sha256 = leaf_sha256(secure->native_handle());
     }
     co_return boost::system::error_code{};
   }
@@ -264,6 +287,10 @@ connection::connection(asio::any_io_executor executor, endpoint target, ssl::con
 connection::~connection() { impl_->close(); }
 
 bool connection::is_open() const { return impl_->open(); }
+
+const std::string& connection::peer_certificate_sha256() const {
+  return impl_->peer_certificate_sha256;
+}
 
 void connection::close() { impl_->close(); }
 

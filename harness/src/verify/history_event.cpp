@@ -100,6 +100,7 @@ history_event parse(const json& e, const parse_options& options) {
     if (const auto it = e.find("detail"); it != e.end()) m.detail = *it;
     if (type == "footer") {
       if (const auto it = e.find("stats"); it != e.end() && it->is_object()) m.detail = *it;
+      m.ended_at = opt_string(e, "ended_at");
     }
     return m;
   }

@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <fstream>
 #include <istream>
@@ -152,8 +155,102 @@ void judge_run_end(const history_read_info& info, json& report) {
 
 }  // namespace
 
+namespace {
+
+// "2026-12-07T10:00:00Z" → "2026-12-07T19:00:00+09:00" (Asia/Tokyo has no daylight saving time);
+// null for anything else (a history without the time).
+json in_jst(const std::string& utc) {
+  std::tm tm{};
+  int year = 0;
+  char zulu = 0;
+  if (std::sscanf(utc.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &zulu) != 7 ||
+      zulu != 'Z') {
+    return nullptr;
+  }
+  tm.tm_year = year - 1900;
+  tm.tm_mon -= 1;
+  const std::time_t tokyo = ::timegm(&tm) + 9 * 3600;
+  std::tm local{};
+  if (::gmtime_r(&tokyo, &local) == nullptr) return nullptr;
+  char text[40];
+  if (std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S+09:00", &local) == 0) return nullptr;
+  return std::string(text);
+}
+
+json instant(const std::string& utc) {
+  return {{"utc", utc.empty() ? json() : json(utc)}, {"jst", in_jst(utc)}};
+}
+
+// report.json `conditions`: what the run was, from the history's header and footer alone, so that
+// `kofu verify` and `kofu report` rebuild it (docs/reports.md).
+json conditions_of(const history_read_info& info) {
+  const json& h = info.header;
+  const auto member = [&](const char* key) {
+    const auto it = h.find(key);
+    return it != h.end() ? *it : json();
+  };
+  const json scenario = member("scenario");
+  const json target = member("target");
+  const json population = member("population");
+  json targets = json::array();
+  if (target.is_object()) {
+    const json fingerprints = target.value("tls_certificate_sha256", json::object());
+    for (const auto& url : target.value("urls", json::array())) {
+      if (!url.is_string()) continue;
+      const auto fp =
+          fingerprints.is_object() ? fingerprints.find(url.get<std::string>()) : fingerprints.end();
+      targets.push_back({{"url", url},
+                         {"tls_certificate_sha256",
+                          fingerprints.is_object() && fp != fingerprints.end() ? *fp : json()}});
+    }
+  }
+  const auto text = [](const json& obj, const char* key) {
+    return obj.is_object() ? obj.value(key, json()) : json();
+  };
+  return {
+      {"scenario",
+       {{"name", text(scenario, "name")},
+        {"path", member("scenario_path")},
+        {"sha256", member("scenario_sha256")}}},
+      {"population",
+       {{"residents", text(population, "residents")},
+        {"sha256", text(population, "sha256")},
+        {"path", text(population, "path")}}},
+      {"seed", member("seed")},
+      {"target",
+       {{"kind", text(target, "kind")},
+        {"profile", text(target, "profile_name")},
+        {"defects", text(target, "defects")},
+        {"tls_verify", text(target, "tls_verify")}}},
+      {"targets", targets},
+      {"server_version", member("server_version")},
+      {"kofu_version", member("kofu_version")},
+      {"host", member("host")},
+      {"started_at", instant(h.is_object() ? h.value("started_at", "") : std::string())},
+      {"ended_at", instant(info.ended_at)},
+  };
+}
+
+// The most findings of one kind a report keeps in full: the scenario's
+// `report.findings_per_kind` as the header holds it, else the default.
+std::uint64_t findings_per_kind_of(const json& header) {
+  const auto scenario = header.is_object() ? header.find("scenario") : header.end();
+  if (scenario == header.end() || !scenario->is_object()) return default_findings_per_kind;
+  const auto report = scenario->find("report");
+  if (report == scenario->end() || !report->is_object()) return default_findings_per_kind;
+  const auto n = report->find("findings_per_kind");
+  return n != report->end() && n->is_number_unsigned() ? n->get<std::uint64_t>()
+                                                       : default_findings_per_kind;
+}
+
+}  // namespace
+
 json make_report(const checker& c, const history_read_info& info, const timeline* over_time) {
   const verification_summary s = c.summary();
+  const std::uint64_t per_kind = findings_per_kind_of(info.header);
+  std::array<std::uint64_t, all_finding_kinds.size()> kept{};
+  std::array<std::uint64_t, all_finding_kinds.size()> omitted{};
   // Findings of requests in a broken block of the history are set aside (issue 15 item 5).
   auto findings_by_kind = s.findings_by_kind;
   std::uint64_t requests_with_findings = s.requests_with_findings;
@@ -179,13 +276,22 @@ json make_report(const checker& c, const history_read_info& info, const timeline
       continue;
     }
     if (with_findings) with_findings->on_finding(f.received_ns);
+    // Past the first `per_kind` of its kind a finding is counted, not kept (issue 13 item 7).
+    const auto kind = static_cast<std::size_t>(f.kind);
+    if (kept[kind] >= per_kind) {
+      ++omitted[kind];
+      continue;
+    }
+    ++kept[kind];
     json j = to_json(f);
     bound_evidence(j);
     findings.push_back(std::move(j));
   }
   json by_kind = json::object();
+  json omitted_by_kind = json::object();
   for (const finding_kind k : all_finding_kinds) {
     by_kind[std::string(to_string(k))] = findings_by_kind[static_cast<std::size_t>(k)];
+    omitted_by_kind[std::string(to_string(k))] = omitted[static_cast<std::size_t>(k)];
   }
   json thresholds = json::array();
   for (const auto& t : s.thresholds) {
@@ -270,6 +376,8 @@ json make_report(const checker& c, const history_read_info& info, const timeline
       {"findings_by_kind", by_kind},
       {"requests_with_findings", requests_with_findings},
       {"findings", findings},
+      {"findings_per_kind", per_kind},
+      {"findings_omitted", omitted_by_kind},
       {"leak_graph",
        {{"edges", edges},
         {"swaps", s.leaks.swaps},
@@ -335,7 +443,11 @@ json make_report(const checker& c, const history_read_info& info, const timeline
     run["scenario_document"] =
         scenario != info.header.end() && scenario->is_object() ? *scenario : json();
   }
-  if (with_findings) report["timeline"] = with_findings->to_json();
+  report["conditions"] = conditions_of(info);
+  if (with_findings) {
+    report["timeline"] = with_findings->to_json();
+    report["phases"] = report["timeline"]["phases"];
+  }
   judge_run_end(info, report);
   return report;
 }
@@ -398,6 +510,7 @@ class replay_rules {
       info_.has_footer = true;
       info_.end_reason = m->phase;
       info_.footer_stats = m->detail;
+      info_.ended_at = m->ended_at;
     }
     if (const auto* i = std::get_if<issue_invoke>(&*ev)) note_request(i->id);
     if (const auto* c = std::get_if<issue_complete>(&*ev)) note_request(c->id);

@@ -98,30 +98,43 @@ void timeline::on_event(const history_event& event) {
   std::visit(
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
+        if constexpr (!std::is_same_v<T, history_header>) last_ns_ = std::max(last_ns_, e.t);
         if constexpr (std::is_same_v<T, issue_invoke>) {
           ++at(e.t).sent;
-          issue_sent_[e.id] = e.t;
+          issue_sent_[e.id] = {e.t, phases_.size()};
+          if (!phases_.empty()) ++phases_.back().sent;
           note_in_flight(e.t);
         } else if constexpr (std::is_same_v<T, issue_complete>) {
           auto& b = at(e.t);
           const auto sent = issue_sent_.find(e.id);
+          phase* p = sent != issue_sent_.end() && sent->second.phase > 0
+                         ? &phases_[sent->second.phase - 1]
+                         : nullptr;
           switch (e.outcome) {
             case issue_outcome::ok:
               ++b.answered;
+              if (p != nullptr) ++p->answered;
               // A complete without its invoke is the checker's history error; no latency then.
-              if (sent != issue_sent_.end()) b.latency.add(e.t - sent->second);
+              if (sent != issue_sent_.end()) {
+                b.latency.add(e.t - sent->second.sent_ns);
+                if (p != nullptr) p->latency.add(e.t - sent->second.sent_ns);
+              }
               break;
             case issue_outcome::retry:
               ++b.retry;
+              if (p != nullptr) ++p->retry;
               break;
             case issue_outcome::refused:
               ++b.refused;
+              if (p != nullptr) ++p->refused;
               break;
             case issue_outcome::error:
               ++b.errors;
+              if (p != nullptr) ++p->errors;
               break;
             case issue_outcome::timeout:
               ++b.timeouts;
+              if (p != nullptr) ++p->timeouts;
               break;
           }
           // In flight until now: this event's bucket saw it, then it is gone.
@@ -161,7 +174,9 @@ void timeline::on_event(const history_event& event) {
             }
           } else if (e.name == "phase") {
             if (phases_.size() < max_windows) {
-              phases_.push_back({e.phase, e.t});
+              phases_.push_back({});
+              phases_.back().name = e.phase;
+              phases_.back().start_ns = e.t;
             } else {
               ++phases_left_out_;
             }
@@ -208,8 +223,31 @@ json timeline::to_json() const {
                        {"detail", w.detail}});
   }
   json phases = json::array();
-  for (const auto& p : phases_)
-    phases.push_back({{"name", p.name}, {"start_s", seconds(p.start_ns)}});
+  for (std::size_t i = 0; i < phases_.size(); ++i) {
+    const auto& p = phases_[i];
+    const std::int64_t end = i + 1 < phases_.size() ? phases_[i + 1].start_ns : last_ns_;
+    const double duration = seconds(std::max<std::int64_t>(0, end - p.start_ns));
+    const auto per_s = [&](std::uint64_t n) {
+      return duration > 0 ? std::round(static_cast<double>(n) / duration * 10.0) / 10.0 : 0.0;
+    };
+    phases.push_back({{"name", p.name},
+                      {"start_s", seconds(p.start_ns)},
+                      {"end_s", seconds(end)},
+                      {"duration_s", duration},
+                      {"sent", p.sent},
+                      {"answered", p.answered},
+                      {"retry", p.retry},
+                      {"refused", p.refused},
+                      {"errors", p.errors},
+                      {"timeouts", p.timeouts},
+                      {"rate_per_s", per_s(p.sent)},
+                      {"answered_per_s", per_s(p.answered)},
+                      {"latency_ms",
+                       {{"p50", rounded_ms(p.latency.percentile_ms(50))},
+                        {"p90", rounded_ms(p.latency.percentile_ms(90))},
+                        {"p99", rounded_ms(p.latency.percentile_ms(99))},
+                        {"max", rounded_ms(p.latency.max_ms())}}}});
+  }
   return {{"bucket_s", seconds(bucket_ns_)}, {"buckets", std::move(buckets)},
           {"windows", std::move(windows)},   {"windows_left_out", windows_left_out_},
           {"phases", std::move(phases)},     {"phases_left_out", phases_left_out_}};

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kofu/common/sha256.hpp"
 #include "kofu/history/reader.hpp"
 #include "kofu/population/generator.hpp"
 #include "test_support.hpp"
@@ -519,6 +520,20 @@ TEST_F(KofuRunTlsTest, MutualTlsRunSucceeds) {
   EXPECT_NE(r.err.find("https://127.0.0.1:"), std::string::npos) << r.err;
   const auto s = summarise(dir_ / "out");
   EXPECT_GT(s.ok, 50u);
+  // report.json names the certificate the server presented: SHA-256 of its leaf's DER (issue 13).
+  const auto der =
+      kofu::test::run_command({"/usr/bin/openssl", "x509", "-in", (dir_ / "server.pem").string(),
+                               "-outform", "DER", "-out", (dir_ / "server.der").string()},
+                              std::chrono::seconds(30));
+  ASSERT_EQ(der.exit_code, 0) << der.err;
+  const json report =
+      json::parse(kofu::test::read_file(dir_ / "out" / "report.json"), nullptr, false);
+  ASSERT_TRUE(report.is_object());
+  const json& targets = report["conditions"]["targets"];
+  ASSERT_EQ(targets.size(), 1u) << report["conditions"];
+  EXPECT_EQ(targets[0]["url"].get<std::string>().rfind("https://127.0.0.1:", 0), 0u);
+  EXPECT_EQ(targets[0]["tls_certificate_sha256"],
+            kofu::sha256_hex(kofu::test::read_file(dir_ / "server.der")));
 }
 
 TEST_F(KofuRunTlsTest, UntrustedServerCertificateIsRefused) {

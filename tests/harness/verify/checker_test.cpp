@@ -641,8 +641,8 @@ TEST(CheckerTest, CountsExposurePerPhase) {
   const auto& p = c.pop[c.head];
   const auto& q = c.pop[c.other];
   checker run(resident_model(c.pop), checker_options{});
-  marker_event warmup{0, "phase", "warmup", {}};
-  marker_event spike{2000, "phase", "", {{"name", "spike"}}};
+  marker_event warmup{0, "phase", "warmup", {}, {}};
+  marker_event spike{2000, "phase", "", {{"name", "spike"}}, {}};
   run.on_event(warmup);
   h.invoke_issue(1, 1000, p, "juminhyo");
   h.complete_issue(1, 1500, answer_for(c.pop, p, "juminhyo", {}, 1, h, {p}, "C-1"));

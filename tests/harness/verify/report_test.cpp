@@ -230,11 +230,14 @@ TEST(VerifyDirectoryTest, OnlineFeedGivesTheOfflineFindings) {
   ASSERT_TRUE(offline.has_value()) << offline.error().message;
   const json online_report = make_report(online, offline->info);
   EXPECT_EQ(online_report["findings"], offline->report["findings"]);
-  // The timeline is made only by the offline replay (verify_directory); the rest is the same.
+  // The timeline (and `phases`, taken from it) is made only by the offline replay
+  // (verify_directory); the rest is the same.
   json offline_report = offline->report;
   ASSERT_TRUE(offline_report.contains("timeline"));
   EXPECT_EQ(offline_report["timeline"]["buckets"].size(), 1u);
+  EXPECT_EQ(offline_report["phases"], offline_report["timeline"]["phases"]);
   offline_report.erase("timeline");
+  offline_report.erase("phases");
   EXPECT_EQ(online_report, offline_report);
   EXPECT_EQ(findings_while_running, 1u);  // reported before the end, not only at finish()
   EXPECT_TRUE(offline->report["history"]["complete"].get<bool>());

@@ -26,7 +26,43 @@ issue_complete complete(std::uint64_t id, std::int64_t t, issue_outcome outcome)
 }
 
 marker_event marker(std::string name, std::string phase, std::int64_t t) {
-  return {t, std::move(name), std::move(phase), nlohmann::json::object()};
+  return {t, std::move(name), std::move(phase), nlohmann::json::object(), {}};
+}
+
+// A request counts in the phase it was sent in, even when it is answered in the next; a phase
+// lasts to the next one's start, the last to the last event.
+TEST(TimelineTest, CountsRequestsPerPhase) {
+  timeline tl;
+  tl.on_event(invoke(9, 0));  // before any phase: in none
+  tl.on_event(marker("phase", "warm-up", 0));
+  tl.on_event(invoke(1, 100 * ms));
+  tl.on_event(invoke(2, 900 * ms));
+  tl.on_event(complete(1, 110 * ms, issue_outcome::ok));  // 10 ms
+  tl.on_event(marker("phase", "steady", 1 * s));
+  tl.on_event(complete(2, 1'200 * ms, issue_outcome::ok));  // 300 ms, sent in warm-up
+  tl.on_event(invoke(3, 1'500 * ms));
+  tl.on_event(invoke(4, 1'600 * ms));
+  tl.on_event(complete(3, 1'510 * ms, issue_outcome::timeout));
+  tl.on_event(complete(4, 1'620 * ms, issue_outcome::retry));
+  tl.on_event(complete(9, 3 * s, issue_outcome::ok));
+  const auto phases = tl.to_json()["phases"];
+  ASSERT_EQ(phases.size(), 2u);
+  const auto& warm = phases[0];
+  EXPECT_EQ(warm["name"], "warm-up");
+  EXPECT_EQ(warm["sent"], 2);
+  EXPECT_EQ(warm["answered"], 2);
+  EXPECT_DOUBLE_EQ(warm["duration_s"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(warm["rate_per_s"].get<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(warm["latency_ms"]["max"].get<double>(), 300.0);
+  EXPECT_NEAR(warm["latency_ms"]["p50"].get<double>(), 10.0, 0.5);
+  const auto& steady = phases[1];
+  EXPECT_EQ(steady["sent"], 2);
+  EXPECT_EQ(steady["answered"], 0);
+  EXPECT_EQ(steady["timeouts"], 1);
+  EXPECT_EQ(steady["retry"], 1);
+  EXPECT_DOUBLE_EQ(steady["end_s"].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(steady["rate_per_s"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(steady["latency_ms"]["max"].get<double>(), 0.0);
 }
 
 TEST(TimelineTest, CountsEventsInTheirBuckets) {

@@ -66,6 +66,7 @@ std::optional<std::filesystem::path> find_mock_binary();
 struct fetched {
   unsigned status = 0;
   std::string body;
+  std::string tls_certificate_sha256;  // the server's leaf certificate (DER), https only
 };
 result<fetched> http_get(const std::string& base_url, const std::string& target,
                          std::chrono::milliseconds timeout,

@@ -103,6 +103,9 @@ class connection {
   // Idle connections found closed by the server (or carrying unasked-for bytes) and replaced.
   std::uint64_t stale_dropped() const { return stale_dropped_; }
   bool is_open() const;
+  // SHA-256 (lower-case hex) of the DER of the leaf certificate the server presented at the last
+  // TLS handshake on this connection; empty for plain HTTP or before a handshake. Kept after close.
+  const std::string& peer_certificate_sha256() const;
   // Closes the connection now (the next exchange reconnects).
   void close();
 

@@ -85,6 +85,7 @@ struct marker_event {
   std::string name;       // "maintenance", "phase", … ; "footer" for the footer
   std::string phase;      // "start" | "end" | … (may be empty)
   nlohmann::json detail;  // the footer's: its `stats`
+  std::string ended_at;   // the footer's `ended_at` (UTC, ISO 8601), when it has one
 };
 
 struct history_header {

@@ -32,6 +32,7 @@ struct history_read_info {
   bool has_footer = false;
   std::string end_reason;  // the footer's `reason` ("completed", "interrupted", …), when it has one
   nlohmann::json footer_stats;  // the footer's `stats` (the driver's counters), when it has them
+  std::string ended_at;         // the footer's `ended_at` (UTC), when it has one
   nlohmann::json header;
   std::filesystem::path population_path;
 
@@ -62,6 +63,11 @@ struct history_read_info {
 inline constexpr std::size_t max_answer_evidence_bytes = 64 * 1024;
 inline constexpr std::size_t max_evidence_string_bytes = 4 * 1024;
 inline constexpr std::size_t max_evidence_items = 256;
+// A report keeps the first findings_per_kind findings of each kind in full (the scenario's
+// `report.findings_per_kind`, read from the history header; default below) and counts the rest
+// in `findings_omitted` (kind → count); `findings_by_kind` counts them all (issue 13 item 7).
+inline constexpr std::uint64_t default_findings_per_kind = 50;
+
 // Applies those bounds to one finding's JSON (to_json(finding)).
 void bound_evidence(nlohmann::json& finding);
 

@@ -32,6 +32,7 @@ class coarse_latency_histogram {
   void merge(const coarse_latency_histogram& other);
   std::uint64_t count() const { return count_; }
   double percentile_ms(double p) const;  // p in [0, 100]; 0 when empty
+  double max_ms() const { return static_cast<double>(max_ns_) / 1e6; }  // exact; 0 when empty
 
  private:
   static constexpr std::size_t steps_per_octave = 16;
@@ -75,9 +76,19 @@ class timeline {
     std::int64_t end_ns = -1;
     nlohmann::json detail;  // the start event's, with the end event's merged in
   };
+  // A phase from its `phase` event to the next one (the last: to the last event of the history).
+  // Requests count in the phase they were sent in (invoke time), their outcome and latency too.
   struct phase {
     std::string name;
     std::int64_t start_ns = 0;
+    std::int64_t end_ns = 0;
+    std::uint64_t sent = 0;
+    std::uint64_t answered = 0;
+    std::uint64_t retry = 0;
+    std::uint64_t refused = 0;
+    std::uint64_t errors = 0;
+    std::uint64_t timeouts = 0;
+    coarse_latency_histogram latency;  // of its answered requests
   };
 
   void on_event(const history_event& event);
@@ -91,7 +102,9 @@ class timeline {
 
   // report.json's `timeline`: {bucket_s, buckets: [{t_s, sent, answered, retry, refused, errors,
   // timeouts, p50_ms, p90_ms, p99_ms, in_flight, updates_sent, updates_applied, updates_failed,
-  // findings}], windows: [{kind, start_s, end_s, detail}], phases: [{name, start_s}],
+  // findings}], windows: [{kind, start_s, end_s, detail}], phases: [{name, start_s, end_s,
+  // duration_s, sent, answered, retry, refused, errors, timeouts, rate_per_s (sent / duration),
+  // answered_per_s, latency_ms: {p50, p90, p99, max}}],
   // windows_left_out, phases_left_out}. Times in seconds from the run's clock anchor (t = 0).
   nlohmann::json to_json() const;
 
@@ -101,7 +114,12 @@ class timeline {
 
   std::int64_t bucket_ns_ = first_bucket_ns;
   std::vector<bucket> buckets_;
-  std::unordered_map<std::uint64_t, std::int64_t> issue_sent_;  // id → send time, in flight
+  struct in_flight {
+    std::int64_t sent_ns = 0;
+    std::size_t phase = 0;  // index in phases_ + 1; 0: sent before any phase event
+  };
+  std::unordered_map<std::uint64_t, in_flight> issue_sent_;  // id → when and in which phase
+  std::int64_t last_ns_ = 0;                                 // the latest event time seen
   std::vector<window> windows_;
   std::vector<phase> phases_;
   std::uint64_t windows_left_out_ = 0;
