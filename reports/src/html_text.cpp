@@ -4,117 +4,60 @@
 
 #include <cmath>
 
+#include "text.hpp"
+
 namespace kofu::reports::html {
 
 using json = nlohmann::json;
 
-namespace {
-
-constexpr std::string_view replacement = "\xEF\xBF\xBD";  // U+FFFD
-
-// Length of the valid UTF-8 sequence at text[i], or 0 (overlong forms and surrogates refused).
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char c = byte(i);
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-    cp = c & 0x1Fu;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    cp = c & 0x0Fu;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    cp = c & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + n > text.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0u) != 0x80u) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3Fu);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-  return n;
-}
-
-}  // namespace
-
 std::string esc(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = utf8_length(text, i);
-    if (n == 0) {
-      out += replacement;
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      out.append(text.substr(i, n));
-      i += n;
-      continue;
-    }
-    const char c = text[i++];
-    switch (c) {
+  detail::for_each_code_point(text, [&out](char32_t cp) {
+    switch (cp) {
       case '&':
         out += "&amp;";
-        break;
+        return;
       case '<':
         out += "&lt;";
-        break;
+        return;
       case '>':
         out += "&gt;";
-        break;
+        return;
       case '"':
         out += "&quot;";
-        break;
+        return;
       case '\'':
         out += "&#39;";
-        break;
+        return;
       case '\t':
       case '\n':
-        out += c;
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-          out += replacement;
-        } else {
-          out += c;
-        }
+        if (cp < 0x20 || cp == 0x7F) cp = detail::replacement_character;
     }
-  }
+    detail::append_utf8(out, cp);
+  });
   return out;
 }
 
 std::string css_string(std::string_view text) {
   std::string out = "\"";
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = utf8_length(text, i);
-    if (n == 0) {
-      out += replacement;
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      out.append(text.substr(i, n));
-      i += n;
-      continue;
-    }
-    const char c = text[i++];
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       std::string_view(" .,:;_/()-").find(c) != std::string_view::npos;
+  detail::for_each_code_point(text, [&out](char32_t cp) {
+    const bool plain = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+                       (cp >= '0' && cp <= '9') ||
+                       (cp < 0x80 && std::string_view(" .,:;_/()-").find(static_cast<char>(cp)) !=
+                                         std::string_view::npos);
     if (plain) {
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-      out += replacement;
+      out += static_cast<char>(cp);
+    } else if (cp < 0x20 || cp == 0x7F) {
+      detail::append_utf8(out, detail::replacement_character);
+    } else if (cp < 0x80) {
+      out += fmt::format("\\{:x} ", static_cast<unsigned>(cp));
     } else {
-      out += fmt::format("\\{:x} ", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      detail::append_utf8(out, cp);
     }
-  }
+  });
   return out + "\"";
 }
 
@@ -124,12 +67,7 @@ std::string esc_value(const json& value) {
   return esc(value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-const json& member(const json& object, const char* key) {
-  static const json null_value;
-  if (!object.is_object()) return null_value;
-  const auto it = object.find(key);
-  return it == object.end() ? null_value : *it;
-}
+const json& member(const json& object, const char* key) { return detail::member(object, key); }
 
 std::uint64_t u64(const json& object, const char* key, std::uint64_t fallback) {
   const json& v = member(object, key);
@@ -150,15 +88,7 @@ std::string str(const json& object, const char* key, std::string_view fallback) 
   return v.is_string() ? v.get<std::string>() : std::string(fallback);
 }
 
-std::string grouped(std::uint64_t n) {
-  const std::string digits = std::to_string(n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
+std::string grouped(std::uint64_t n) { return detail::grouped(n); }
 
 std::string fixed(double value, int decimals) {
   if (!std::isfinite(value)) return "—";
