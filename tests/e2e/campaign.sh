@@ -63,18 +63,9 @@ trap cleanup EXIT
 export KOFU_MOCK=$MOCK
 failures=0
 
-# Expected finding classes per defect (DEFECTS.md, "what a victim sees").
-declare -A EXPECT=(
-  [timeout-partial-release]="WRONG_PERSON TAG_MISMATCH DUPLICATE"
-  [reflection-race]="TORN PHANTOM"
-  [linkage-overwrite]="WRONG_PERSON FOREIGN_DATA"
-  [channel-slot]="WRONG_PERSON"
-  [stale-index-after-update]="WRONG_PERSON"
-  [init-omission]="WRONG_DOCUMENT"
-  [spool-collision]="WRONG_PERSON TAG_MISMATCH DUPLICATE"
-  [cancelled-seal]="NOT_ISSUABLE"
-  [no-version-check]="TORN STALE"
-)
+# Finding classes each defect causes: EXPECT[defect].
+# shellcheck source-path=SCRIPTDIR
+source "$HERE/defect_classes.sh"
 
 # run NAME EXPECTED_EXIT ARGS… : one kofu run into $WORK/NAME; prints its figures.
 run() {

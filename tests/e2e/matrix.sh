@@ -65,18 +65,9 @@ declare -A OWN=(
   [cancelled-seal]=cancelled-seal
   [no-version-check]=moving-season-peak
 )
-# Finding classes each defect causes (DEFECTS.md, "what a victim sees"; as in campaign.sh).
-declare -A EXPECT=(
-  [timeout-partial-release]="WRONG_PERSON TAG_MISMATCH DUPLICATE"
-  [reflection-race]="TORN PHANTOM"
-  [linkage-overwrite]="WRONG_PERSON FOREIGN_DATA"
-  [channel-slot]="WRONG_PERSON"
-  [stale-index-after-update]="WRONG_PERSON"
-  [init-omission]="WRONG_DOCUMENT"
-  [spool-collision]="WRONG_PERSON TAG_MISMATCH DUPLICATE"
-  [cancelled-seal]="NOT_ISSUABLE"
-  [no-version-check]="TORN STALE"
-)
+# Finding classes each defect causes: EXPECT[defect].
+# shellcheck source-path=SCRIPTDIR
+source "$HERE/defect_classes.sh"
 
 # start_pair SCENARIO_FILE DEFECT: two kofu-mock on one spool folder; prints the patched scenario
 # path and sets TARGETS.
