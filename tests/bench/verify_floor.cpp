@@ -47,7 +47,7 @@
 
 #include "kofu/common/sha256.hpp"
 #include "kofu/verify/checker.hpp"
-#include "kofu/verify/history_event.hpp"
+#include "kofu/history/decoder.hpp"
 #include "kofu/verify/report.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "kofu/history/chain.hpp"
-#include "kofu/verify/history_event.hpp"
+#include "kofu/history/decoder.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -20,8 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ++number;
     if (chain.on_line(line, number) == kofu::history::chain_verifier::line_kind::data) {
       const std::string where = "fuzz.jsonl:" + std::to_string(number);
-      (void)kofu::verify::parse_history_line(line, where);
-      (void)kofu::verify::parse_history_line(line, where, {false, false});
+      (void)kofu::history::parse_history_line(line, where);
+      (void)kofu::history::parse_history_line(line, where, {false, false});
     }
     if (end == std::string_view::npos) break;
     text.remove_prefix(end + 1);

@@ -1,4 +1,4 @@
-// The strict history reader (history_event.cpp, certificate.cpp, strict_json.hpp) against the
+// The strict history reader (history/decoder.cpp, certificate.cpp, strict_json.hpp) against the
 // reference: nlohmann's DOM through parse_history_event. For every line, correct or mangled, both
 // must give the same event (every decoded field, digest verdict and evidence) or the same error.
 #include <fmt/format.h>

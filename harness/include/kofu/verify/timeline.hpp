@@ -20,9 +20,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "kofu/verify/history_event.hpp"
+#include "kofu/history/event.hpp"
 
 namespace kofu::verify {
+
+using history::history_event;
 
 // Latency of one bucket's answers: log-bucketed, 16 steps per power of two (≤ 4.4 % relative
 // error) from 1 µs to 2^32 µs (≈ 72 min; larger values land in the top step). 2 KiB.

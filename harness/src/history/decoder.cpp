@@ -1,4 +1,4 @@
-#include "kofu/verify/history_event.hpp"
+#include "kofu/history/decoder.hpp"
 
 #include <fmt/format.h>
 
@@ -8,8 +8,14 @@
 #include "kofu/common/json_depth.hpp"
 #include "verify/strict_json.hpp"
 
-namespace kofu::verify {
+namespace kofu::history {
 namespace {
+
+// The certificate model and its strict reader (kofu_harness_answer).
+using verify::decode_answer;
+using verify::decoded_answer;
+using verify::malformed_answer;
+namespace detail = verify::detail;
 
 using json = nlohmann::json;
 
@@ -394,4 +400,4 @@ result<history_event> parse_history_line(std::string_view line, std::string_view
   return parse_history_event(e, where, options);
 }
 
-}  // namespace kofu::verify
+}  // namespace kofu::history

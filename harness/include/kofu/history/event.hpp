@@ -1,9 +1,12 @@
 #pragma once
-// The events of a run as the verifier needs them (docs/history.md is the file format).
-// The driver can hand these to the checker as they happen (online), and `kofu verify` builds
-// them from history lines (offline); both paths go through the same checker calls, in history
-// order, so they produce identical findings.
-// Plain values; parse_history_line is thread-safe.
+// The events of a run's history (docs/history.md is the file format): what the driver records
+// (encoder.hpp writes them as lines) and what the verifier reads back (decoder.hpp). The driver
+// can also hand them to the checker as they happen (online), and `kofu verify` builds them from
+// history lines (offline); both paths go through the same checker calls, in history order, so
+// they produce identical findings.
+// An ok issue's answer is kept decoded into the certificate model the checker compares
+// (kofu/verify/certificate.hpp, its own small library below the history: kofu_harness_answer).
+// Plain values.
 
 #include <nlohmann/json.hpp>
 
@@ -14,10 +17,9 @@
 #include <variant>
 #include <vector>
 
-#include "kofu/common/error.hpp"
 #include "kofu/verify/certificate.hpp"
 
-namespace kofu::verify {
+namespace kofu::history {
 
 struct issue_options {
   std::string scope = "individual";  // "individual" | "household"
@@ -48,7 +50,7 @@ struct issue_complete {
   issue_outcome outcome = issue_outcome::ok;
   // For outcome ok: the decoded answer (decode_answer / malformed_answer). Shared so that the
   // driver can decode on a worker thread and benchmarks can replay without copying.
-  std::shared_ptr<const decoded_answer> answer;
+  std::shared_ptr<const verify::decoded_answer> answer;
 };
 
 struct resident_change {
@@ -95,23 +97,4 @@ struct history_header {
 using history_event = std::variant<history_header, issue_invoke, issue_complete, update_invoke,
                                    update_complete, marker_event>;
 
-// How answers are decoded while parsing.
-struct parse_options {
-  bool keep_body = true;       // keep the answer's text (or DOM) as evidence for findings
-  bool compute_digest = true;  // false: skip the SHA-256 (digest_valid stays true)
-  // The adapter of the target's protocol when it is not the reference protocol (a vendor
-  // profile): an ok issue's body is the vendor's answer, decoded by it. Not owned.
-  const answer_decoder* decoder = nullptr;
-};
-
-// Parses one history line. Errors name `where` ("history.jsonl:17") and the field.
-// Issue lines in the form the driver writes (compact JSON, canonical answers) are read without a
-// DOM (strict_json.hpp); every other line through nlohmann::json, with the same result.
-result<history_event> parse_history_line(std::string_view line, std::string_view where);
-result<history_event> parse_history_line(std::string_view line, std::string_view where,
-                                         const parse_options& options);
-result<history_event> parse_history_event(const nlohmann::json& event, std::string_view where);
-result<history_event> parse_history_event(const nlohmann::json& event, std::string_view where,
-                                          const parse_options& options);
-
-}  // namespace kofu::verify
+}  // namespace kofu::history
