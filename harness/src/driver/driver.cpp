@@ -25,7 +25,7 @@
 #include "kofu/common/json_depth.hpp"
 #include "kofu/common/sha256.hpp"
 #include "kofu/driver/arrival_schedule.hpp"
-#include "kofu/driver/json_check.hpp"
+#include "kofu/history/json_check.hpp"
 #include "kofu/driver/profile_fit.hpp"
 #include "kofu/driver/reference_wire.hpp"
 #include "kofu/driver/request_generator.hpp"
@@ -79,7 +79,7 @@ class task_latch {
 // "body_text" when it is not JSON at all.
 void append_body(std::string& line, const std::string& body, const std::string& content_type) {
   const bool one_line = body.find_first_of("\r\n") == std::string::npos;
-  if (one_line && !body.empty() && body.front() == '{' && is_valid_json(body)) {
+  if (one_line && !body.empty() && body.front() == '{' && history::is_valid_json(body)) {
     line += ",\"body\":";
     line += body;
     return;

@@ -1,8 +1,8 @@
-#include "kofu/driver/json_check.hpp"
+#include "kofu/history/json_check.hpp"
 
 #include <cstdint>
 
-namespace kofu::driver {
+namespace kofu::history {
 namespace {
 
 class checker {
@@ -205,4 +205,4 @@ class checker {
 
 bool is_valid_json(std::string_view text, int max_depth) { return checker(text, max_depth).run(); }
 
-}  // namespace kofu::driver
+}  // namespace kofu::history

@@ -1,4 +1,4 @@
-#include "kofu/driver/json_check.hpp"
+#include "kofu/history/json_check.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 namespace {
 
-using kofu::driver::is_valid_json;
+using kofu::history::is_valid_json;
 
 struct json_case {
   const char* text;
