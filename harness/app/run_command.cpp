@@ -23,6 +23,7 @@
 #include "kofu/common/sha256.hpp"
 #include "kofu/driver/driver.hpp"
 #include "kofu/driver/embedded_server.hpp"
+#include "kofu/history/encoder.hpp"
 #include "kofu/history/writer.hpp"
 #include "kofu/population/reader.hpp"
 #include "kofu/reports/manifest.hpp"
@@ -523,8 +524,8 @@ int run(run_args& args) {
     return 2;
   }
   {
-    kofu::history::line_buffer header_line((*writer).get());
-    header_line.append(header);
+    kofu::history::line_buffer first_line((*writer).get());
+    first_line.append_raw(kofu::history::header_line({header}));
   }
 
   // 6. The load.
@@ -578,17 +579,19 @@ int run(run_args& args) {
   // 7. Footer, close, stop the server.
   {
     kofu::history::line_buffer footer((*writer).get());
-    footer.append(json{{"type", "footer"},
-                       {"t", std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 std::chrono::steady_clock::now() - anchor)
-                                 .count()},
-                       {"reason", result.end_reason},
-                       {"ended_at", utc_stamp("%Y-%m-%dT%H:%M:%SZ")},
-                       {"signal", signo == 0         ? json(nullptr)
-                                  : signo == SIGTERM ? json("SIGTERM")
-                                                     : json("SIGINT")},
-                       {"stats", stats_json(result)},
-                       {"profile_misfit", misfit_json(result)}});
+    kofu::history::marker_event end;
+    end.t = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                 anchor)
+                .count();
+    end.name = "footer";
+    end.phase = result.end_reason;
+    end.detail = stats_json(result);
+    end.ended_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
+    footer.append_raw(kofu::history::footer_line(
+        end, json{{"signal", signo == 0         ? json(nullptr)
+                             : signo == SIGTERM ? json("SIGTERM")
+                                                : json("SIGINT")},
+                  {"profile_misfit", misfit_json(result)}}));
   }
   auto closed = (*writer)->close();
   std::optional<std::uint64_t> online_findings;

@@ -25,7 +25,6 @@
 #include "kofu/common/json_depth.hpp"
 #include "kofu/common/sha256.hpp"
 #include "kofu/driver/arrival_schedule.hpp"
-#include "kofu/history/json_check.hpp"
 #include "kofu/driver/profile_fit.hpp"
 #include "kofu/driver/reference_wire.hpp"
 #include "kofu/driver/request_generator.hpp"
@@ -73,30 +72,6 @@ class task_latch {
   asio::steady_timer timer_;
   int remaining_ = 0;
 };
-
-// Appends the answer's body to a history line: spliced as is when it is one line of valid JSON
-// (the common case: no re-serialisation on the hot path), otherwise re-serialised, or kept as
-// "body_text" when it is not JSON at all.
-void append_body(std::string& line, const std::string& body, const std::string& content_type) {
-  const bool one_line = body.find_first_of("\r\n") == std::string::npos;
-  if (one_line && !body.empty() && body.front() == '{' && history::is_valid_json(body)) {
-    line += ",\"body\":";
-    line += body;
-    return;
-  }
-  auto parsed = json::parse(body, nullptr, false);
-  if (!parsed.is_discarded()) {
-    line += ",\"body\":";
-    line += history::to_line(parsed);
-    return;
-  }
-  line += ",\"body_text\":";
-  line += history::to_line(json(body));
-  if (!content_type.empty()) {
-    line += ",\"content_type\":";
-    line += history::to_line(json(content_type));
-  }
-}
 
 // The first bytes of `text`, at most `limit`, cut at a UTF-8 character boundary.
 std::string_view utf8_prefix(std::string_view text, std::size_t limit) {
@@ -498,7 +473,6 @@ class worker : public driver_thread {
     const issue_fields fields{app_no,        std::string(ch), std::string(type),
                               r.card_serial, r.resident_id,   o.household_scope,
                               o.honseki,     o.zokugara,      o.mynumber};
-    const std::string options = reference_issue_options(fields);
     http::request<http::string_body> req = wire_.issue_request(fields);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     auto result = co_await conn.exchange(
@@ -507,10 +481,20 @@ class worker : public driver_thread {
           // The TCP connection's number, unique in the run: worker, slot, and reconnect serial.
           const std::uint64_t conn_id =
               (std::uint64_t{index_} << 40) | (std::uint64_t{slot} << 24) | (serial & 0xFFFFFF);
-          lines_.append_raw(fmt::format(
-              R"({{"type":"invoke","op":"issue","id":{},"t":{},"intended":{},"worker":{},"conn":{},"application_number":"{}","resident_id":"{}","card_serial":"{}","certificate_type":"{}","channel":"{}","options":{}}})",
-              id, ns_since(settings_.anchor, sent_at), ns_since(settings_.anchor, job.intended),
-              index_, conn_id, app_no, r.resident_id, r.card_serial, type, ch, options));
+          history::issue_invoke invoke;
+          invoke.id = id;
+          invoke.t = ns_since(settings_.anchor, sent_at);
+          invoke.application_number = app_no;
+          invoke.resident_id = r.resident_id;
+          invoke.card_serial = r.card_serial;
+          invoke.certificate_type = type;
+          invoke.channel = ch;
+          invoke.options = {o.household_scope ? "household" : "individual", o.honseki, o.zokugara,
+                            o.mynumber};
+          invoke.worker = index_;
+          invoke.conn = conn_id;
+          lines_.append_raw(
+              history::issue_invoke_line(invoke, ns_since(settings_.anchor, job.intended)));
         });
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     record_issue(id, job, result);
@@ -522,33 +506,32 @@ class worker : public driver_thread {
     const auto& sc = *settings_.scenario;
     const auto withheld = withhold_hostile_body(result);
     std::string outcome = outcome_of_issue(result);
-    std::string line = fmt::format(R"({{"type":"complete","op":"issue","id":{},"t":{})", id,
-                                   ns_since(settings_.anchor, result.received_at));
-    if (result.outcome == exchange_result::kind::answered) {
-      line += fmt::format(R"(,"status":{})", result.status);
-    }
+    history::issue_complete complete;
+    complete.id = id;
+    complete.t = ns_since(settings_.anchor, result.received_at);
+    history::issue_record kept;
+    std::optional<issue_answer> answer;
+    if (result.outcome == exchange_result::kind::answered) complete.status = static_cast<int>(result.status);
     if (withheld) {
       // Decided by the status alone: the verifier reads a withheld 200 as MALFORMED.
-      line += fmt::format(R"(,"outcome":"{}")", outcome);
-      line += ",\"body_withheld\":" + history::to_line(*withheld);
+      kept.body_withheld = &*withheld;
     } else if (result.outcome == exchange_result::kind::answered) {
       // The protocol decides the outcome (a vendor's: status and result code); the answer is
       // kept as the server wrote it, and the verifier decodes it through the same protocol.
-      const auto answer = wire_.classify_issue(result.status, result.body, result.content_type);
-      outcome = answer.outcome;
-      line += fmt::format(R"(,"outcome":"{}")", outcome);
-      if (!answer.error.empty()) line += ",\"error\":" + history::to_line(json(answer.error));
-      if (fit_.sampling()) judge_fit(answer, result);
+      answer = wire_.classify_issue(result.status, result.body, result.content_type);
+      outcome = answer->outcome;
+      if (!answer->error.empty()) kept.error = answer->error;
+      if (fit_.sampling()) judge_fit(*answer, result);
       if (sc.history.keep_body || outcome != "ok") {
-        append_body(line, result.body, result.content_type);
+        kept.body = result.body;
+        kept.content_type = result.content_type;
       }
     } else {
-      line += fmt::format(R"(,"outcome":"{}")", outcome);
-      line += ",\"error\":";
-      line += history::to_line(json(result.error));
+      kept.error = result.error;
     }
-    line += '}';
-    lines_.append_raw(line);
+    // The wire protocols classify into the words of docs/history.md only.
+    complete.outcome = history::issue_outcome_of(outcome).value_or(history::issue_outcome::error);
+    lines_.append_raw(history::issue_complete_line(complete, kept));
 
     auto& st = stats_;
     ++st.sent;
@@ -634,8 +617,7 @@ class updater : public driver_thread {
 
   void event_line(std::string_view name, std::string_view phase, std::int64_t t,
                   const json& detail) {
-    lines_.append(
-        json{{"type", "event"}, {"name", name}, {"phase", phase}, {"t", t}, {"detail", detail}});
+    lines_.append_raw(history::marker_line({t, std::string(name), std::string(phase), detail, {}}));
   }
 
   asio::awaitable<void> run_all() {
@@ -729,12 +711,9 @@ class updater : public driver_thread {
   }
 
   // A change as the history's invoke lists it (with the version it produces if it succeeds).
-  static json change_json(const population_index& pop, const change& c) {
-    return json{{"resident_id", pop.at(c.resident).resident_id},
-                {"change_id", c.change_id},
-                {"kind", scenario::to_string(c.kind)},
-                {"fields", c.fields},
-                {"version", c.version}};
+  static history::resident_change change_event(const population_index& pop, const change& c) {
+    return {pop.at(c.resident).resident_id, c.change_id, c.version,
+            std::string(scenario::to_string(c.kind)), c.fields};
   }
 
   // What an update's or batch's `complete` keeps of an answer the protocol read: `body`, the
@@ -759,6 +738,12 @@ class updater : public driver_thread {
       ++stats_.updates_unknown;
   }
 
+  static history::update_outcome update_outcome(change_outcome outcome) {
+    return outcome == change_outcome::ok       ? history::update_outcome::ok
+           : outcome == change_outcome::failed ? history::update_outcome::failed
+                                               : history::update_outcome::unknown;
+  }
+
   static change_outcome outcome_named(const std::string& name) {
     return name == "ok"       ? change_outcome::ok
            : name == "failed" ? change_outcome::failed
@@ -772,17 +757,14 @@ class updater : public driver_thread {
     ++stats_.updates_sent;
     auto r = co_await conns_[slot]->exchange(req, timeout(),
                                              [&](clock_type::time_point sent, std::uint64_t) {
-                                               json invoke{{"type", "invoke"},
-                                                           {"op", "update"},
-                                                           {"id", id},
-                                                           {"t", ns_since(settings_.anchor, sent)}};
-                                               invoke.update(change_json(pop, c));
-                                               lines_.append(invoke);
+                                               history::update_invoke invoke;
+                                               invoke.id = id;
+                                               invoke.t = ns_since(settings_.anchor, sent);
+                                               invoke.changes.push_back(change_event(pop, c));
+                                               lines_.append_raw(
+                                                   history::update_invoke_line(invoke));
                                              });
-    json complete{{"type", "complete"},
-                  {"op", "update"},
-                  {"id", id},
-                  {"t", ns_since(settings_.anchor, r.received_at)}};
+    json complete = json::object();  // what the line keeps of the answer
     change_outcome outcome = change_outcome::unknown;
     std::optional<std::uint32_t> version;
     if (auto withheld = withhold_hostile_body(r)) complete["body_withheld"] = std::move(*withheld);
@@ -795,7 +777,6 @@ class updater : public driver_thread {
       if (outcome == change_outcome::ok) {
         // What the server said, never kofu's guess: a global change counter is placed by it.
         version = answer.versions.empty() ? std::nullopt : answer.versions.front();
-        complete["version"] = version ? json(*version) : json(nullptr);
       }
       record_change_answer(complete, std::move(answer));
     } else {
@@ -803,10 +784,12 @@ class updater : public driver_thread {
       // Never written: the server cannot have seen it, so the version is simply aborted.
       if (!r.sent) outcome = change_outcome::failed;
     }
-    complete["outcome"] = outcome == change_outcome::ok       ? "ok"
-                          : outcome == change_outcome::failed ? "failed"
-                                                              : "unknown";
-    lines_.append(complete);
+    history::update_complete done;
+    done.id = id;
+    done.t = ns_since(settings_.anchor, r.received_at);
+    done.outcome = update_outcome(outcome);
+    if (outcome == change_outcome::ok) done.versions.push_back(version);
+    lines_.append_raw(history::update_complete_line(done, false, std::move(complete)));
     count_outcome(outcome);
     generator_.finish(c, outcome, version);
   }
@@ -875,10 +858,13 @@ class updater : public driver_thread {
     }
     const std::uint64_t id = next_id();
     const std::string batch_id = fmt::format("B-{}", id);
-    json logged = json::array();
+    history::update_invoke logged;
+    logged.id = id;
+    logged.batch = true;
+    logged.batch_id = batch_id;
     std::vector<change_fields> reference;
     for (const auto& c : changes) {
-      logged.push_back(change_json(pop, c));
+      logged.changes.push_back(change_event(pop, c));
       reference.push_back(reference_change(c));
     }
     auto conn = make_connection(event_counter_++);
@@ -888,17 +874,10 @@ class updater : public driver_thread {
                json{{"batch_id", batch_id}, {"size", changes.size()}});
     auto r =
         co_await conn->exchange(req, timeout(), [&](clock_type::time_point sent, std::uint64_t) {
-          lines_.append(json{{"type", "invoke"},
-                             {"op", "batch"},
-                             {"id", id},
-                             {"t", ns_since(settings_.anchor, sent)},
-                             {"batch_id", batch_id},
-                             {"changes", logged}});
+          logged.t = ns_since(settings_.anchor, sent);
+          lines_.append_raw(history::update_invoke_line(logged));
         });
-    json complete{{"type", "complete"},
-                  {"op", "batch"},
-                  {"id", id},
-                  {"t", ns_since(settings_.anchor, r.received_at)}};
+    json complete = json::object();  // what the line keeps of the answer
     change_outcome outcome = change_outcome::unknown;
     std::vector<std::optional<std::uint32_t>> versions(changes.size());
     if (auto withheld = withhold_hostile_body(r)) complete["body_withheld"] = std::move(*withheld);
@@ -914,16 +893,18 @@ class updater : public driver_thread {
       complete["error"] = r.error;
       if (!r.sent) outcome = change_outcome::failed;
     }
-    complete["outcome"] = outcome == change_outcome::ok       ? "ok"
-                          : outcome == change_outcome::failed ? "failed"
-                                                              : "unknown";
-    lines_.append(complete);
+    history::update_complete done;
+    done.id = id;
+    done.t = ns_since(settings_.anchor, r.received_at);
+    done.outcome = update_outcome(outcome);
+    // The changes' versions are in the line as the server listed them (`complete`'s `versions`).
+    lines_.append_raw(history::update_complete_line(done, true, std::move(complete)));
     for (std::size_t i = 0; i < changes.size(); ++i) {
       generator_.finish(changes[i], outcome, versions[i]);
       count_outcome(outcome);
     }
     event_line("reflection_batch", "end", now_ns(),
-               json{{"batch_id", batch_id}, {"outcome", complete["outcome"]}});
+               json{{"batch_id", batch_id}, {"outcome", history::to_string(done.outcome)}});
   }
 
   // Runs the user's command (no shell) in its own thread so the updater keeps going; kills it by

@@ -67,23 +67,6 @@ std::uint64_t opt_u64(const json& obj, const char* key) {
   return it->get<std::uint64_t>();
 }
 
-// The outcome words of docs/history.md; nullopt for any other word. Both readers use these.
-std::optional<issue_outcome> issue_outcome_of(std::string_view word) {
-  if (word == "ok") return issue_outcome::ok;
-  if (word == "retry") return issue_outcome::retry;
-  if (word == "refused") return issue_outcome::refused;
-  if (word == "error") return issue_outcome::error;
-  if (word == "timeout") return issue_outcome::timeout;
-  return std::nullopt;
-}
-
-std::optional<update_outcome> update_outcome_of(std::string_view word) {
-  if (word == "ok") return update_outcome::ok;
-  if (word == "failed") return update_outcome::failed;
-  if (word == "unknown") return update_outcome::unknown;
-  return std::nullopt;
-}
-
 resident_change parse_change(const json& c) {
   resident_change ch;
   ch.resident_id = need_string(c, "resident_id");

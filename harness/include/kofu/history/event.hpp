@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -42,6 +43,9 @@ struct issue_invoke {
 };
 
 enum class issue_outcome : std::uint8_t { ok, retry, refused, error, timeout };
+// The words of docs/history.md; nullopt for any other word.
+std::string_view to_string(issue_outcome outcome);
+std::optional<issue_outcome> issue_outcome_of(std::string_view word);
 
 struct issue_complete {
   std::uint64_t id = 0;
@@ -71,6 +75,8 @@ struct update_invoke {
 };
 
 enum class update_outcome : std::uint8_t { ok, failed, unknown };
+std::string_view to_string(update_outcome outcome);
+std::optional<update_outcome> update_outcome_of(std::string_view word);
 
 struct update_complete {
   std::uint64_t id = 0;
