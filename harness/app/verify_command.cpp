@@ -19,7 +19,7 @@
 #include "command_registry.hpp"
 #include "kofu/driver/vendor_profile.hpp"
 #include "kofu/reports/artifacts.hpp"
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 #include "run_command.hpp"
 
 namespace {

@@ -9,7 +9,7 @@
 #include "kofu/reports/junit.hpp"
 #include "kofu/reports/manifest.hpp"
 #include "kofu/reports/summary.hpp"
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 
 namespace kofu::reports {
 

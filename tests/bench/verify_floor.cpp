@@ -48,7 +48,7 @@
 #include "kofu/common/sha256.hpp"
 #include "kofu/verify/checker.hpp"
 #include "kofu/history/decoder.hpp"
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 
 namespace {
 

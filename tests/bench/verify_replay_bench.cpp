@@ -30,7 +30,7 @@
 #include "kofu/population/generator.hpp"
 #include "kofu/verify/canonical_json.hpp"
 #include "kofu/verify/checker.hpp"
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 
 namespace {
 

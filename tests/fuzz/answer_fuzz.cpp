@@ -10,7 +10,7 @@
 
 #include "kofu/common/json_depth.hpp"
 #include "kofu/verify/certificate.hpp"
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);

@@ -16,7 +16,7 @@
 #include "kofu/common/json_depth.hpp"
 #include "kofu/driver/vendor_profile.hpp"
 #include "kofu/verify/certificate.hpp"
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 
 namespace kofu::verify {
 namespace {

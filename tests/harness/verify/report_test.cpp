@@ -1,4 +1,4 @@
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 
 #include <gtest/gtest.h>
 

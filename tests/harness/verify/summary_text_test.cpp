@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 #include "verify_fixture.hpp"
 
 namespace kofu::verify {

@@ -76,7 +76,7 @@
 #include "kofu/driver/profile_template.hpp"
 #include "kofu/driver/wire_protocol.hpp"
 #include "kofu/verify/certificate.hpp"
-#include "kofu/verify/report.hpp"
+#include "kofu/verify/replay.hpp"
 #include "kofu/verify/resident_model.hpp"
 
 namespace kofu::driver {

@@ -6,7 +6,7 @@
 // that is not an error; `truncated()` says so after the end is reached. A complete line that is
 // not a JSON object (or nests deeper than max_history_line_depth) is an error naming FILE:LINE;
 // the reader stays usable after it. Chain lines (chain.hpp) are skipped: next() yields events;
-// checking the seal is the verifier's work (verify/report.hpp).
+// checking the seal is the verifier's work (verify/replay.hpp).
 // Not thread-safe; one reader per thread.
 
 #include <cstdint>
