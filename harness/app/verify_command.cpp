@@ -19,6 +19,7 @@
 #include "command_registry.hpp"
 #include "kofu/driver/vendor_profile.hpp"
 #include "kofu/reports/artifacts.hpp"
+#include "kofu/reports/summary_text.hpp"
 #include "kofu/verify/replay.hpp"
 #include "run_command.hpp"
 
@@ -66,7 +67,7 @@ int run_verify(const std::string& dir, const verify_args& args) {
     fmt::print(stderr, "{}: {}\n", args.command, written.error().message);
     return 2;
   }
-  const std::string text = kofu::verify::summary_text(result->report, args.lang);
+  const std::string text = kofu::reports::summary_text(result->report, args.lang);
   std::fputs(text.c_str(), stdout);
   fmt::print("{}", kofu::say(args.lang, report_line, dir,
                              args.sign_key ? signed_note.in(args.lang) : std::string_view()));

@@ -163,16 +163,4 @@ result<history_read_info> replay_history(std::istream& in, std::string_view name
 // Writes DIR/report.json (pretty, UTF-8).
 result<void> write_report(const std::filesystem::path& dir, const nlohmann::json& report);
 
-// A few lines for the terminal, in `lang` (summary_text.cpp): verdict, counts, exposure, the
-// upper bound, the history's integrity, then one `threshold NAME failed: DETAIL` line (判定基準
-// NAME を満たしていません) per failed threshold. Finding kinds and threshold names stay as they
-// are.
-std::string summary_text(const nlohmann::json& report, language lang = language::en);
-
-// A threshold's `detail` (English, from the verifier) in `lang`: in Japanese rebuilt from the
-// threshold's name and the numbers of the English text (and `report`'s run_end); a detail of a
-// shape it does not know is returned in English.
-std::string threshold_detail(const nlohmann::json& threshold, const nlohmann::json& report,
-                             language lang);
-
 }  // namespace kofu::verify

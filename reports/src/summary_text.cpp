@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "kofu/verify/replay.hpp"
+#include "kofu/reports/summary_text.hpp"
 
-namespace kofu::verify {
+namespace kofu::reports {
 namespace {
 
 using json = nlohmann::json;
@@ -211,4 +211,4 @@ std::string summary_text(const json& report, language lang) {
   return s;
 }
 
-}  // namespace kofu::verify
+}  // namespace kofu::reports

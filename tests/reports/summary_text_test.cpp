@@ -7,11 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "../harness/verify/verify_fixture.hpp"
+#include "kofu/reports/summary_text.hpp"
 #include "kofu/verify/replay.hpp"
-#include "verify_fixture.hpp"
 
 namespace kofu::verify {
 namespace {
+
+using reports::summary_text;
+using reports::threshold_detail;
 
 using test::json;
 
