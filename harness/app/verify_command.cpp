@@ -19,8 +19,8 @@
 #include "command_registry.hpp"
 #include "kofu/driver/vendor_profile.hpp"
 #include "kofu/reports/artifacts.hpp"
+#include "kofu/reports/report_json.hpp"
 #include "kofu/reports/summary_text.hpp"
-#include "kofu/verify/replay.hpp"
 #include "run_command.hpp"
 
 namespace {
@@ -58,7 +58,7 @@ int run_verify(const std::string& dir, const verify_args& args) {
       return 2;
     }
   }
-  auto result = kofu::verify::verify_directory(dir, {}, kofu::driver::answer_protocol_from_header);
+  auto result = kofu::reports::report_directory(dir, {}, kofu::driver::answer_protocol_from_header);
   if (!result) {
     fmt::print(stderr, "{}: {}\n", args.command, result.error().message);
     return 2;

@@ -9,7 +9,7 @@
 #include "kofu/reports/junit.hpp"
 #include "kofu/reports/manifest.hpp"
 #include "kofu/reports/summary.hpp"
-#include "kofu/verify/replay.hpp"
+#include "kofu/reports/report_json.hpp"
 
 namespace kofu::reports {
 
@@ -45,7 +45,7 @@ result<void> write_all(const std::filesystem::path& dir, const nlohmann::json& r
   // first, and comes back last over what was written.
   std::error_code ec;
   std::filesystem::remove(dir / "manifest.json", ec);
-  if (auto written = verify::write_report(dir, report); !written) return written.error();
+  if (auto written = write_report(dir, report); !written) return written.error();
   for (const auto& artifact : artifacts) {
     if (auto written = write_text(dir / artifact.file_name, artifact.render(report)); !written) {
       return written.error();

@@ -48,6 +48,7 @@
 #include "kofu/common/sha256.hpp"
 #include "kofu/verify/checker.hpp"
 #include "kofu/history/decoder.hpp"
+#include "kofu/reports/report_json.hpp"
 #include "kofu/verify/replay.hpp"
 
 namespace {
@@ -189,7 +190,7 @@ int main(int argc, char** argv) {
 
   kofu::verify::replay_options one;
   one.threads = 1;
-  auto first = verify_directory(dir, one);
+  auto first = kofu::reports::report_directory(dir, one);
   if (!first) {
     std::cerr << first.error().message << "\n";
     return 2;
@@ -234,7 +235,7 @@ int main(int argc, char** argv) {
                       return ok;
                     }});
   stages.push_back({"kofu verify (read, parse, check)", [&] {
-                      auto r = verify_directory(dir, one);
+                      auto r = kofu::reports::report_directory(dir, one);
                       return r ? r->report.at("answered").get<std::uint64_t>() : 0;
                     }});
 

@@ -10,7 +10,7 @@
 
 #include "kofu/common/json_depth.hpp"
 #include "kofu/verify/certificate.hpp"
-#include "kofu/verify/replay.hpp"
+#include "kofu/reports/report_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   nlohmann::json finding = {{"kind", "MALFORMED"},
                             {"evidence", {{"answer", answer.evidence()}, {"detail", body}}}};
   if (answer.malformed) finding["evidence"]["detail"] = *answer.malformed;
-  kofu::verify::bound_evidence(finding);
+  kofu::reports::bound_evidence(finding);
   (void)finding.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return 0;
 }

@@ -16,7 +16,7 @@
 #include "kofu/common/json_depth.hpp"
 #include "kofu/driver/vendor_profile.hpp"
 #include "kofu/verify/certificate.hpp"
-#include "kofu/verify/replay.hpp"
+#include "kofu/reports/report_json.hpp"
 
 namespace {
 
@@ -37,7 +37,7 @@ const kofu::driver::vendor_profile& profile() {
 
 void bound(const json& evidence, const std::string& detail) {
   json finding = {{"kind", "MALFORMED"}, {"evidence", {{"answer", evidence}, {"detail", detail}}}};
-  kofu::verify::bound_evidence(finding);
+  kofu::reports::bound_evidence(finding);
   (void)finding.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

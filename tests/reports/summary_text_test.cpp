@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "../harness/verify/verify_fixture.hpp"
+#include "kofu/reports/report_json.hpp"
 #include "kofu/reports/summary_text.hpp"
 #include "kofu/verify/replay.hpp"
 
 namespace kofu::verify {
 namespace {
 
+using reports::make_report;
 using reports::summary_text;
 using reports::threshold_detail;
 

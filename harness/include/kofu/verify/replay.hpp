@@ -1,8 +1,7 @@
 #pragma once
-// Offline verification of a run folder (`kofu verify DIR`) and the machine-readable report
-// (DESIGN §8 report.json). Stable keys: verdict, answered, findings_by_kind, findings (each with
-// kind, application_number, requested_resident, evidence), exposure, upper_bound_95, latency_ms,
-// thresholds (each with name, passed).
+// Offline verification of a run folder (`kofu verify DIR`): the replay engine that reads a
+// history and feeds the checker, and the run folder (its history, the population its header
+// names). The report made from the result (report.json) is kofu/reports/report_json.hpp's.
 
 #include <nlohmann/json.hpp>
 
@@ -56,31 +55,6 @@ struct history_read_info {
   bool integrity_broken() const { return corrupt_line_count > 0 || !broken_blocks.empty(); }
 };
 
-// Evidence kept in a report is bounded (issue 15 item 2): an answer whose compact JSON exceeds
-// max_answer_evidence_bytes is replaced by its size, SHA-256 and first bytes, and any other
-// string above max_evidence_string_bytes, and any list above max_evidence_items entries, is cut
-// the same way. So a finding's size does not depend on the size of the answer it is about.
-inline constexpr std::size_t max_answer_evidence_bytes = 64 * 1024;
-inline constexpr std::size_t max_evidence_string_bytes = 4 * 1024;
-inline constexpr std::size_t max_evidence_items = 256;
-// A report keeps the first findings_per_kind findings of each kind in full (the scenario's
-// `report.findings_per_kind`, read from the history header; default below) and counts the rest
-// in `findings_omitted` (kind → count); `findings_by_kind` counts them all (issue 13 item 7).
-inline constexpr std::uint64_t default_findings_per_kind = 50;
-
-// Applies those bounds to one finding's JSON (to_json(finding)).
-void bound_evidence(nlohmann::json& finding);
-
-// The report object for a checker (after finish()) and the run's header.
-// A run that did not end `completed` (footer `reason`; no footer: killed) or did not deliver its
-// load (footer `stats`: over 1 % of its arrivals dropped or sent more than 1 s late) fails the
-// threshold `run_completed` or `load_delivered`, and cannot pass.
-// With `over_time` (the history's events, fed as the checker was), the report has a `timeline`
-// (timeline::to_json) that also counts the reported findings by the time their answer arrived.
-// The run's `scenario` and `target` (without the profile document) come from the header.
-nlohmann::json make_report(const checker& c, const history_read_info& info,
-                           const timeline* over_time = nullptr);
-
 // How a replay spreads its work over threads. Parsing a line (JSON, decoding of the certificate,
 // its SHA-256) is most of the cost and each line parses on its own; the checker is not
 // thread-safe and must see the events in file order. With `threads` = N > 1, N - 1 workers take
@@ -118,16 +92,18 @@ unsigned default_replay_threads();
 // Reads DIR/history.jsonl and the population its header names (resolved against DIR when
 // relative; its SHA-256 is checked when the header gives one), replays every event through a
 // checker (replay_history below, with `how` and keep_going), checks the chain, and returns the
-// report. Errors (exit code 2): no or unreadable history, no header, a population that cannot be
+// finished checker, its timeline and what the file held (kofu/reports/report_json.hpp makes
+// report.json of them: reports::report_directory). Errors (exit code 2): no or unreadable history, no header, a population that cannot be
 // loaded or does not match its digest. Corrupt lines and broken seals are not errors: they are
 // reported (`history_integrity`), the rest is verified, and the verdict is at best `unknown`.
-struct verify_result {
-  nlohmann::json report;
+struct verified_run {
+  std::unique_ptr<checker> checks;     // after finish()
+  std::unique_ptr<timeline> over_time;  // the history's events, fed as the checker was
   history_read_info info;
 };
 // `protocol` builds the adapter of the answers when the header names a vendor profile (unset:
 // every answer is read as the reference protocol's).
-result<verify_result> verify_directory(const std::filesystem::path& dir,
+result<verified_run> verify_directory(const std::filesystem::path& dir,
                                        const replay_options& how = {},
                                        const protocol_loader& protocol = {});
 
@@ -159,8 +135,5 @@ result<history_read_info> replay_history(std::istream& in, std::string_view name
                                          std::uint64_t first_line, const replay_options& how,
                                          history::chain_verifier& chain,
                                          timeline* over_time = nullptr);
-
-// Writes DIR/report.json (pretty, UTF-8).
-result<void> write_report(const std::filesystem::path& dir, const nlohmann::json& report);
 
 }  // namespace kofu::verify

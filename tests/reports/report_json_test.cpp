@@ -1,4 +1,4 @@
-#include "kofu/verify/replay.hpp"
+#include "kofu/reports/report_json.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,13 +19,24 @@
 #include "kofu/history/writer.hpp"
 #include "kofu/population/generator.hpp"
 #include "kofu/population/reader.hpp"
+#include "../harness/verify/verify_fixture.hpp"
+#include "kofu/reports/summary_text.hpp"
+#include "kofu/verify/replay.hpp"
 #include "test_support.hpp"
-#include "verify_fixture.hpp"
 
 namespace kofu::verify {
 namespace {
 
 using population::resident;
+using reports::bound_evidence;
+using reports::make_report;
+using reports::max_answer_evidence_bytes;
+using reports::max_evidence_items;
+using reports::max_evidence_string_bytes;
+using reports::report_directory;
+using reports::summary_text;
+using reports::verify_result;
+using reports::write_report;
 using test::json;
 
 // A run folder with a generated population and a hand-written history: one clean answer, one
@@ -177,7 +188,7 @@ TEST(VerifyDirectoryTest, WritesStableReportKeys) {
   run_folder run;
   run.standard_history();
   run.write();
-  auto result = verify_directory(run.dir.path());
+  auto result = report_directory(run.dir.path());
   ASSERT_TRUE(result.has_value()) << result.error().message;
   const json& r = result->report;
   EXPECT_EQ(r["verdict"], "fail");
@@ -226,7 +237,7 @@ TEST(VerifyDirectoryTest, OnlineFeedGivesTheOfflineFindings) {
     seen = online.findings().size();
   }
   online.finish();
-  auto offline = verify_directory(run.dir.path());
+  auto offline = report_directory(run.dir.path());
   ASSERT_TRUE(offline.has_value()) << offline.error().message;
   const json online_report = make_report(online, offline->info);
   EXPECT_EQ(online_report["findings"], offline->report["findings"]);
@@ -247,7 +258,7 @@ TEST(VerifyDirectoryTest, KilledRunWithTruncatedLastLineIsVerified) {
   run_folder run;
   run.standard_history();
   run.write(R"({"type":"complete","op":"issue","id":5,"t":4)");
-  auto result = verify_directory(run.dir.path());
+  auto result = report_directory(run.dir.path());
   ASSERT_TRUE(result.has_value()) << result.error().message;
   EXPECT_TRUE(result->report["history"]["truncated_last_line"].get<bool>());
   EXPECT_EQ(result->report["outcomes"]["unanswered"], 1);
@@ -259,7 +270,7 @@ TEST(VerifyDirectoryTest, CompressedHistoryVerifiesLikeThePlainOne) {
   run_folder plain;
   plain.standard_history();
   plain.write();
-  auto expected = verify_directory(plain.dir.path());
+  auto expected = report_directory(plain.dir.path());
   ASSERT_TRUE(expected.has_value()) << expected.error().message;
 
   run_folder packed;
@@ -289,7 +300,7 @@ TEST(VerifyDirectoryTest, CompressedHistoryVerifiesLikeThePlainOne) {
   }
   ASSERT_GT(first_flush, 0u);
   ASSERT_FALSE(std::filesystem::exists(packed.dir / "history.jsonl"));
-  auto got = verify_directory(packed.dir.path());
+  auto got = report_directory(packed.dir.path());
   ASSERT_TRUE(got.has_value()) << got.error().message;
   EXPECT_EQ(got->report["findings"], expected->report["findings"]);
   EXPECT_EQ(got->report["outcomes"], expected->report["outcomes"]);
@@ -299,7 +310,7 @@ TEST(VerifyDirectoryTest, CompressedHistoryVerifiesLikeThePlainOne) {
   const std::string bytes = kofu::test::read_file(packed.dir / "history.jsonl.zst");
   ASSERT_LT(first_flush + 3, bytes.size());
   kofu::test::write_file(packed.dir / "history.jsonl.zst", bytes.substr(0, first_flush + 3));
-  auto killed = verify_directory(packed.dir.path());
+  auto killed = report_directory(packed.dir.path());
   ASSERT_TRUE(killed.has_value()) << killed.error().message;
   EXPECT_FALSE(killed->report["history"]["complete"].get<bool>());
   EXPECT_LT(killed->report["history"]["lines"].get<int>(),
@@ -309,7 +320,7 @@ TEST(VerifyDirectoryTest, CompressedHistoryVerifiesLikeThePlainOne) {
   std::string broken = bytes;
   for (std::size_t i = 20; i < 40 && i < broken.size(); ++i) broken[i] = '\xff';
   kofu::test::write_file(packed.dir / "history.jsonl.zst", broken);
-  auto bad = verify_directory(packed.dir.path());
+  auto bad = report_directory(packed.dir.path());
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message.find("history.jsonl.zst"), std::string::npos)
       << bad.error().message;
@@ -340,7 +351,7 @@ TEST(VerifyDirectoryTest, RejectsBadInput) {
   for (const auto& c : cases) {
     run_folder run;
     c.make(run);
-    auto result = verify_directory(run.dir.path());
+    auto result = report_directory(run.dir.path());
     ASSERT_FALSE(result.has_value()) << c.name;
     EXPECT_NE(result.error().message.find(c.message_part), std::string::npos)
         << c.name << ": " << result.error().message;
@@ -382,7 +393,7 @@ void make_clean(run_folder& run, std::uint64_t n) {
 result<verify_result> verify_text(const run_folder& run, const std::vector<std::string>& lines,
                                   const replay_options& how = {}) {
   kofu::test::write_file(run.dir / "history.jsonl", joined(lines));
-  return verify_directory(run.dir.path(), how);
+  return report_directory(run.dir.path(), how);
 }
 
 TEST(HistoryIntegrityTest, SealedHistoryIsIntactAndVerifiesAsBefore) {
@@ -391,7 +402,7 @@ TEST(HistoryIntegrityTest, SealedHistoryIsIntactAndVerifiesAsBefore) {
   run.many_requests(300);
   run.events.push_back({{"type", "footer"}, {"t", 999'000'000}, {"reason", "completed"}});
   run.write();
-  auto unsealed = verify_directory(run.dir.path());
+  auto unsealed = report_directory(run.dir.path());
   ASSERT_TRUE(unsealed.has_value()) << unsealed.error().message;
   EXPECT_EQ(unsealed->report["history_integrity"]["status"], "unchained");
   for (unsigned threads : {1u, 3u}) {
@@ -420,7 +431,7 @@ TEST(HistoryIntegrityTest, GarbageLineIsReportedAndTheRestVerified) {
   lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(at), "\x01garbage{{{");
   for (const auto& how : {replay_options{1}, replay_options{3, 5}}) {
     kofu::test::write_file(run.dir / "history.jsonl", joined(lines));
-    auto got = verify_directory(run.dir.path(), how);
+    auto got = report_directory(run.dir.path(), how);
     ASSERT_TRUE(got.has_value()) << got.error().message;
     const json& r = got->report;
     EXPECT_EQ(r["verdict"], "unknown");
@@ -479,7 +490,7 @@ TEST(HistoryIntegrityTest, EditedAnswerIsTamperingNotAServerFinding) {
     } else {
       kofu::test::write_file(run.dir / "history.jsonl", text);
     }
-    auto got = verify_directory(run.dir.path());
+    auto got = report_directory(run.dir.path());
     ASSERT_TRUE(got.has_value()) << got.error().message;
     const json& r = got->report;
     EXPECT_EQ(r["verdict"], "unknown") << compress;
@@ -665,7 +676,7 @@ TEST(ReplayHistoryTest, VerifyDirectoryGivesTheSameReportWithAnyThreads) {
   run.standard_history();
   run.many_requests(600);
   run.write();
-  auto one = verify_directory(run.dir.path(), {1, 4096, 1u << 20});
+  auto one = report_directory(run.dir.path(), {1, 4096, 1u << 20});
   ASSERT_TRUE(one.has_value()) << one.error().message;
   EXPECT_GT(one->report["findings"].size(), 1u);
   // The same history compressed: the workers read through the zstd stream.
@@ -679,7 +690,7 @@ TEST(ReplayHistoryTest, VerifyDirectoryGivesTheSameReportWithAnyThreads) {
   }
   for (const auto& how : replay_settings()) {
     for (const auto* folder : {&run, &packed}) {
-      auto got = verify_directory(folder->dir.path(), how);
+      auto got = report_directory(folder->dir.path(), how);
       ASSERT_TRUE(got.has_value()) << describe(how) << ": " << got.error().message;
       json expected = one->report;
       json report = got->report;
