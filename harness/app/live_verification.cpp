@@ -211,13 +211,10 @@ class checker_live final : public kofu::app::live_verification {
   std::thread thread_;  // last: starts once everything above is built
 };
 
-const bool live_hook = [] {
-  kofu::app::live_verification_hook() = [](std::vector<kofu::population::resident> residents,
-                                           const nlohmann::json& header, kofu::language lang) {
-    return std::unique_ptr<kofu::app::live_verification>(
-        std::make_unique<checker_live>(std::move(residents), header, lang));
-  };
-  return true;
-}();
-
 }  // namespace
+
+std::unique_ptr<kofu::app::live_verification> kofu::app::make_live_verification(
+    std::vector<kofu::population::resident> residents, const nlohmann::json& history_header,
+    kofu::language lang) {
+  return std::make_unique<checker_live>(std::move(residents), history_header, lang);
+}

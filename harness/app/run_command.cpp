@@ -30,20 +30,6 @@
 #include "kofu/scenario/loader.hpp"
 #include "target_setup.hpp"
 
-namespace kofu::app {
-
-after_run_function& after_run_hook() {
-  static after_run_function hook;
-  return hook;
-}
-
-live_verification_factory& live_verification_hook() {
-  static live_verification_factory hook;
-  return hook;
-}
-
-}  // namespace kofu::app
-
 namespace {
 
 namespace fs = std::filesystem;
@@ -389,7 +375,7 @@ int run(run_args& args) {
   const auto resident_count = residents->size();
   // The online verifier's copy of the records (the driver's index takes the loaded ones).
   std::vector<kofu::population::resident> residents_for_check;
-  const bool online = kofu::app::live_verification_hook() && !args.verify_after_only;
+  const bool online = !args.verify_after_only;
   if (online) residents_for_check = *residents;
   const kofu::driver::population_index index(std::move(*residents), sc.concentration.hot_residents,
                                              sc.seed);
@@ -513,7 +499,7 @@ int run(run_args& args) {
                     {"server_version", server_version}};
   std::unique_ptr<kofu::app::live_verification> live;
   if (online) {
-    live = kofu::app::live_verification_hook()(std::move(residents_for_check), header, lang);
+    live = kofu::app::make_live_verification(std::move(residents_for_check), header, lang);
   }
   kofu::history::writer_options wo{history_path, sc.history.compress,
                                    std::chrono::milliseconds(sc.history.flush_ms)};
@@ -641,25 +627,8 @@ int run(run_args& args) {
     return 2;
   }
 
-  // 8. Verification (issue 5) when it is linked in; otherwise the driver's own thresholds.
-  if (auto& hook = kofu::app::after_run_hook()) return hook(dir, online_findings, sign_key, lang);
-  int code = 0;
-  const double error_rate = s.sent == 0
-                                ? 0.0
-                                : static_cast<double>(s.errors + s.server_error + s.timeouts) /
-                                      static_cast<double>(s.sent);
-  if (error_rate > sc.limits.max_error_rate) {
-    fmt::print("threshold max_error_rate {} failed: {:.4f}\n", sc.limits.max_error_rate,
-               error_rate);
-    code = 1;
-  }
-  if (sc.limits.max_p99_ms &&
-      static_cast<double>(s.latency.value_at_percentile(99)) / 1000.0 > *sc.limits.max_p99_ms) {
-    fmt::print("threshold max_p99_ms {} failed\n", *sc.limits.max_p99_ms);
-    code = 1;
-  }
-  fmt::print("output: {} (verify with: kofu verify {})\n", dir.string(), dir.string());
-  return code;
+  // 8. Verification (issue 5), through the same code as `kofu verify`.
+  return kofu::app::verify_after_run(dir, online_findings, sign_key, lang);
 }
 
 const kofu::app::command_registration registration(20, [](CLI::App& app, int& exit_code) {

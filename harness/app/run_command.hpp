@@ -1,20 +1,16 @@
 #pragma once
-// The hooks through which `kofu run` hands its run to the verifier (issue 5).
-//
-// The verifier's command files set these from static initialisers, so that `kofu run` itself does
-// not depend on the verifier:
-// - `live_verification_hook()` makes the online verifier: it is fed every block of history lines
-//   as the history writer writes it, checks them on a thread of its own while the load runs, and
-//   reports findings so far for the progress line (issue 4 item 8, issue 5 "online").
-// - `after_run_hook()` is called once the history is closed and the server stopped; it re-verifies
-//   the history from the file, exactly as `kofu verify` does, compares with the online count, and
-//   its return value is the exit code (DESIGN §8: 0 pass, 1 fail, 2 bad input).
-// Unset: `kofu run` exits 0 unless a threshold the driver can judge itself (error rate, p99)
-// failed, and says how to verify.
+// How `kofu run` hands its run to the verifier (issue 5), by plain calls:
+// - make_live_verification (live_verification.cpp) makes the online verifier: it is fed every
+//   block of history lines as the history writer writes it, checks them on a thread of its own
+//   while the load runs, and reports findings so far for the progress line (issue 4 item 8,
+//   issue 5 "online").
+// - verify_after_run (verify_command.cpp) is called once the history is closed and the server
+//   stopped; it re-verifies the history from the file, exactly as `kofu verify` does, compares
+//   with the online count, and its return value is the exit code (DESIGN §8: 0 pass, 1 fail, 2
+//   bad input).
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,18 +41,18 @@ class live_verification {
   virtual void finish() = 0;
 };
 
-using live_verification_factory = std::function<std::unique_ptr<live_verification>(
+// The online verifier of a run whose history starts with `history_header`, over `residents`; its
+// messages in `lang`.
+std::unique_ptr<live_verification> make_live_verification(
     std::vector<population::resident> residents, const nlohmann::json& history_header,
-    language lang)>;
+    language lang);
 
+// Verifies the run folder as `kofu verify` does, writes its reports and prints the summary;
+// returns the exit code. `online_findings`: what the online verifier counted (compared);
 // `sign_key`: the PEM private key that signs the run's manifest.json (unset: unsigned); `lang`:
 // the language of the summary it prints.
-using after_run_function = std::function<int(
-    const std::filesystem::path& run_dir, std::optional<std::uint64_t> online_findings,
-    const std::optional<std::filesystem::path>& sign_key, language lang)>;
-
-// The places the verifier plugs in. Not thread-safe; set before main() parses.
-live_verification_factory& live_verification_hook();
-after_run_function& after_run_hook();
+int verify_after_run(const std::filesystem::path& run_dir,
+                     std::optional<std::uint64_t> online_findings,
+                     const std::optional<std::filesystem::path>& sign_key, language lang);
 
 }  // namespace kofu::app

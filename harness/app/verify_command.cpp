@@ -89,17 +89,6 @@ int run_verify(const std::string& dir, const verify_args& args) {
   return result->report.value("verdict", "unknown") == "pass" ? 0 : 1;
 }
 
-// `kofu run` verifies the run it just made, through the same code as `kofu verify`, so the two
-// can never disagree.
-const bool verify_after_run = [] {
-  kofu::app::after_run_hook() =
-      [](const std::filesystem::path& dir, std::optional<std::uint64_t> online_findings,
-         const std::optional<std::filesystem::path>& sign_key, kofu::language lang) {
-        return run_verify(dir.string(), {"kofu run", sign_key, online_findings, lang});
-      };
-  return true;
-}();
-
 // `kofu verify` and `kofu report` do the same (DESIGN §8a names both): verify says what it is
 // for, report what it leaves.
 void add_verify_command(CLI::App& app, int& exit_code, const char* name, const char* help) {
@@ -117,6 +106,19 @@ void add_verify_command(CLI::App& app, int& exit_code, const char* name, const c
     exit_code = run_verify(*dir, args);
   });
 }
+
+}  // namespace
+
+// `kofu run` verifies the run it just made, through the same code as `kofu verify`, so the two
+// can never disagree.
+int kofu::app::verify_after_run(const std::filesystem::path& run_dir,
+                                std::optional<std::uint64_t> online_findings,
+                                const std::optional<std::filesystem::path>& sign_key,
+                                kofu::language lang) {
+  return run_verify(run_dir.string(), {"kofu run", sign_key, online_findings, lang});
+}
+
+namespace {
 
 kofu::app::command_registration reg(30, [](CLI::App& app, int& exit_code) {
   add_verify_command(app, exit_code, "verify",
