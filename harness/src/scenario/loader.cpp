@@ -283,6 +283,16 @@ std::optional<double> optional_number(const json& value) {
   return value.get<double>();
 }
 
+thresholds read_thresholds(const json& th) {
+  thresholds t;
+  t.max_findings = th.at("max_findings").get<std::uint64_t>();
+  t.min_answered = th.at("min_answered").get<std::uint64_t>();
+  t.max_error_rate = th.at("max_error_rate").get<double>();
+  t.max_p99_ms = optional_number(th.at("max_p99_ms"));
+  t.min_overlapping_requests = th.at("min_overlapping_requests").get<std::uint64_t>();
+  return t;
+}
+
 // Reads the validated, default-filled document into the model. Every key exists (defaults) and
 // has the schema's type, so plain get<> is safe here.
 scenario to_model(const json& d) {
@@ -379,12 +389,7 @@ scenario to_model(const json& d) {
       v.at("require_application_number_echo").get<bool>();
   s.verification.check_digest = v.at("check_digest").get<bool>();
 
-  const json& th = d.at("thresholds");
-  s.limits.max_findings = th.at("max_findings").get<std::uint64_t>();
-  s.limits.min_answered = th.at("min_answered").get<std::uint64_t>();
-  s.limits.max_error_rate = th.at("max_error_rate").get<double>();
-  s.limits.max_p99_ms = optional_number(th.at("max_p99_ms"));
-  s.limits.min_overlapping_requests = th.at("min_overlapping_requests").get<std::uint64_t>();
+  s.limits = read_thresholds(d.at("thresholds"));
 
   const json& h = d.at("history");
   s.history.compress = h.at("compress").get<bool>();
@@ -459,6 +464,29 @@ const nlohmann::json& schema() { return compiled().document; }
 void fill_defaults(nlohmann::json& document) {
   const json& root = schema();
   fill_with(root, root, document);
+}
+
+namespace {
+
+// The scenario the schema's defaults alone make.
+const json& default_document() {
+  static const json filled = [] {
+    json d = json::object();
+    fill_defaults(d);
+    return d;
+  }();
+  return filled;
+}
+
+}  // namespace
+
+const thresholds& default_thresholds() {
+  static const thresholds defaults = read_thresholds(default_document().at("thresholds"));
+  return defaults;
+}
+
+std::uint64_t default_findings_per_kind() {
+  return default_document().at("report").at("findings_per_kind").get<std::uint64_t>();
 }
 
 result<scenario> parse_json(const nlohmann::json& document, std::string_view source) {

@@ -33,4 +33,10 @@ const nlohmann::json& schema();
 // `document`. Exposed for tests and for `kofu run --print-scenario`.
 void fill_defaults(nlohmann::json& document);
 
+// The schema's defaults (scenarios/schema.json is the one place a default is written), for the
+// readers of a history whose header lacks a key: the verifier's thresholds and the number of
+// findings per kind a report keeps in full. Thread-safe (computed once).
+const thresholds& default_thresholds();
+std::uint64_t default_findings_per_kind();
+
 }  // namespace kofu::scenario

@@ -30,6 +30,7 @@
 
 #include "kofu/history/decoder.hpp"
 #include "kofu/history/event.hpp"
+#include "kofu/scenario/loader.hpp"
 #include "kofu/verify/finding.hpp"
 #include "kofu/verify/resident_model.hpp"
 #include "kofu/verify/serial_registry.hpp"
@@ -203,9 +204,10 @@ struct checker_options {
   // Thresholds (scenario). Unset minimums are not checked.
   std::optional<std::uint64_t> min_overlaps;         // requests overlapping another resident's
   std::optional<std::uint64_t> min_update_overlaps;  // requests overlapping an own update
-  std::uint64_t max_findings = 0;
-  std::uint64_t min_answered = 1;    // fewer answered certificates: verdict unknown
-  double max_error_rate = 0.01;      // (errors + timeouts) / requests
+  // Defaults: scenarios/schema.json's (scenario::default_thresholds), never a copy.
+  std::uint64_t max_findings = kofu::scenario::default_thresholds().max_findings;
+  std::uint64_t min_answered = kofu::scenario::default_thresholds().min_answered;  // fewer: unknown
+  double max_error_rate = kofu::scenario::default_thresholds().max_error_rate;  // (errors+timeouts)/requests
   std::optional<double> max_p99_ms;  // latency of answered requests
 };
 

@@ -27,9 +27,9 @@ inline constexpr std::size_t max_answer_evidence_bytes = 64 * 1024;
 inline constexpr std::size_t max_evidence_string_bytes = 4 * 1024;
 inline constexpr std::size_t max_evidence_items = 256;
 // A report keeps the first findings_per_kind findings of each kind in full (the scenario's
-// `report.findings_per_kind`, read from the history header; default below) and counts the rest
-// in `findings_omitted` (kind → count); `findings_by_kind` counts them all (issue 13 item 7).
-inline constexpr std::uint64_t default_findings_per_kind = 50;
+// `report.findings_per_kind`, read from the history header; else the schema's default,
+// scenario::default_findings_per_kind) and counts the rest in `findings_omitted` (kind → count);
+// `findings_by_kind` counts them all (issue 13 item 7).
 
 // Applies those bounds to one finding's JSON (to_json(finding)).
 void bound_evidence(nlohmann::json& finding);
