@@ -573,11 +573,11 @@ int run(run_args& args) {
     end.phase = result.end_reason;
     end.detail = stats_json(result);
     end.ended_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
-    footer.append_raw(kofu::history::footer_line(
-        end, json{{"signal", signo == 0         ? json(nullptr)
-                             : signo == SIGTERM ? json("SIGTERM")
-                                                : json("SIGINT")},
-                  {"profile_misfit", misfit_json(result)}}));
+    footer.append_raw(
+        kofu::history::footer_line(end, json{{"signal", signo == 0         ? json(nullptr)
+                                                        : signo == SIGTERM ? json("SIGTERM")
+                                                                           : json("SIGINT")},
+                                             {"profile_misfit", misfit_json(result)}}));
   }
   auto closed = (*writer)->close();
   std::optional<std::uint64_t> online_findings;

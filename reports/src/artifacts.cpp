@@ -8,8 +8,8 @@
 #include "kofu/reports/html.hpp"
 #include "kofu/reports/junit.hpp"
 #include "kofu/reports/manifest.hpp"
-#include "kofu/reports/summary.hpp"
 #include "kofu/reports/report_json.hpp"
+#include "kofu/reports/summary.hpp"
 
 namespace kofu::reports {
 

@@ -232,12 +232,15 @@ json conditions_of(const history_read_info& info) {
 // `report.findings_per_kind` as the header holds it, else the default.
 std::uint64_t findings_per_kind_of(const json& header) {
   const auto scenario = header.is_object() ? header.find("scenario") : header.end();
-  if (scenario == header.end() || !scenario->is_object()) return kofu::scenario::default_findings_per_kind();
+  if (scenario == header.end() || !scenario->is_object())
+    return kofu::scenario::default_findings_per_kind();
   const auto report = scenario->find("report");
-  if (report == scenario->end() || !report->is_object()) return kofu::scenario::default_findings_per_kind();
+  if (report == scenario->end() || !report->is_object())
+    return kofu::scenario::default_findings_per_kind();
   const auto n = report->find("findings_per_kind");
-  return n != report->end() && n->is_number_unsigned() ? n->get<std::uint64_t>()
-                                                       : kofu::scenario::default_findings_per_kind();
+  return n != report->end() && n->is_number_unsigned()
+             ? n->get<std::uint64_t>()
+             : kofu::scenario::default_findings_per_kind();
 }
 
 }  // namespace

@@ -46,9 +46,9 @@
 #endif
 
 #include "kofu/common/sha256.hpp"
-#include "kofu/verify/checker.hpp"
 #include "kofu/history/decoder.hpp"
 #include "kofu/reports/report_json.hpp"
+#include "kofu/verify/checker.hpp"
 #include "kofu/verify/replay.hpp"
 
 namespace {

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "kofu/common/json_depth.hpp"
-#include "kofu/verify/certificate.hpp"
 #include "kofu/reports/report_json.hpp"
+#include "kofu/verify/certificate.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);

@@ -15,8 +15,8 @@
 
 #include "kofu/common/json_depth.hpp"
 #include "kofu/driver/vendor_profile.hpp"
-#include "kofu/verify/certificate.hpp"
 #include "kofu/reports/report_json.hpp"
+#include "kofu/verify/certificate.hpp"
 
 namespace {
 

@@ -14,12 +14,12 @@
 
 #include <zstd.h>
 
+#include "../harness/verify/verify_fixture.hpp"
 #include "kofu/common/sha256.hpp"
 #include "kofu/history/chain.hpp"
 #include "kofu/history/writer.hpp"
 #include "kofu/population/generator.hpp"
 #include "kofu/population/reader.hpp"
-#include "../harness/verify/verify_fixture.hpp"
 #include "kofu/reports/summary_text.hpp"
 #include "kofu/verify/replay.hpp"
 #include "test_support.hpp"

@@ -511,7 +511,8 @@ class worker : public driver_thread {
     complete.t = ns_since(settings_.anchor, result.received_at);
     history::issue_record kept;
     std::optional<issue_answer> answer;
-    if (result.outcome == exchange_result::kind::answered) complete.status = static_cast<int>(result.status);
+    if (result.outcome == exchange_result::kind::answered)
+      complete.status = static_cast<int>(result.status);
     if (withheld) {
       // Decided by the status alone: the verifier reads a withheld 200 as MALFORMED.
       kept.body_withheld = &*withheld;
@@ -755,15 +756,14 @@ class updater : public driver_thread {
     const std::uint64_t id = next_id();
     auto req = wire_.update_request(reference_change(c));
     ++stats_.updates_sent;
-    auto r = co_await conns_[slot]->exchange(req, timeout(),
-                                             [&](clock_type::time_point sent, std::uint64_t) {
-                                               history::update_invoke invoke;
-                                               invoke.id = id;
-                                               invoke.t = ns_since(settings_.anchor, sent);
-                                               invoke.changes.push_back(change_event(pop, c));
-                                               lines_.append_raw(
-                                                   history::update_invoke_line(invoke));
-                                             });
+    auto r = co_await conns_[slot]->exchange(
+        req, timeout(), [&](clock_type::time_point sent, std::uint64_t) {
+          history::update_invoke invoke;
+          invoke.id = id;
+          invoke.t = ns_since(settings_.anchor, sent);
+          invoke.changes.push_back(change_event(pop, c));
+          lines_.append_raw(history::update_invoke_line(invoke));
+        });
     json complete = json::object();  // what the line keeps of the answer
     change_outcome outcome = change_outcome::unknown;
     std::optional<std::uint32_t> version;

@@ -132,8 +132,8 @@ std::string update_complete_line(const update_complete& e, bool batch, json extr
 }
 
 std::string marker_line(const marker_event& e) {
-  return to_line(
-      json{{"type", "event"}, {"name", e.name}, {"phase", e.phase}, {"t", e.t}, {"detail", e.detail}});
+  return to_line(json{
+      {"type", "event"}, {"name", e.name}, {"phase", e.phase}, {"t", e.t}, {"detail", e.detail}});
 }
 
 std::string header_line(const history_header& e) {

@@ -466,7 +466,7 @@ result<std::string> file_sha256(const std::filesystem::path& p) {
 }  // namespace
 
 result<verified_run> verify_directory(const std::filesystem::path& dir, const replay_options& how,
-                                       const protocol_loader& protocol_of) {
+                                      const protocol_loader& protocol_of) {
   // history.jsonl, or history.jsonl.zst (decompressed as it is read; a killed run's too).
   const auto found = history::find_history(dir);
   if (!found) {

@@ -84,12 +84,11 @@ TEST(HistoryEncoderTest, IssueInvokeEscapesWhatNeedsIt) {
 
 TEST(HistoryEncoderTest, IssueInvokeKeepsTheDriversBytes) {
   // The line the driver wrote with one fmt::format before the encoder (commit 45c6844).
-  EXPECT_EQ(
-      issue_invoke_line(sample_invoke(), 1'200'000),
-      R"({"type":"invoke","op":"issue","id":41,"t":1234567,"intended":1200000,"worker":3,)"
-      R"("conn":3298618769415,"application_number":"A-7-41","resident_id":"R0000042",)"
-      R"("card_serial":"CS-9","certificate_type":"juminhyo","channel":"kiosk","options":)"
-      R"({"scope":"household","honseki":true,"zokugara":true,"mynumber":true}})");
+  EXPECT_EQ(issue_invoke_line(sample_invoke(), 1'200'000),
+            R"({"type":"invoke","op":"issue","id":41,"t":1234567,"intended":1200000,"worker":3,)"
+            R"("conn":3298618769415,"application_number":"A-7-41","resident_id":"R0000042",)"
+            R"("card_serial":"CS-9","certificate_type":"juminhyo","channel":"kiosk","options":)"
+            R"({"scope":"household","honseki":true,"zokugara":true,"mynumber":true}})");
 }
 
 issue_complete sample_complete(issue_outcome outcome) {
@@ -122,8 +121,7 @@ TEST(HistoryEncoderTest, IssueCompleteWithAnAnswerRoundTrips) {
   const verify::decoded_answer expected = verify::decode_answer(json::parse(body));
   EXPECT_EQ(got.answer->malformed, expected.malformed);
   EXPECT_EQ(got.answer->certificate.serial, expected.certificate.serial);
-  EXPECT_EQ(got.answer->certificate.application_number,
-            expected.certificate.application_number);
+  EXPECT_EQ(got.answer->certificate.application_number, expected.certificate.application_number);
   EXPECT_EQ(got.answer->digest_printed, expected.digest_printed);
   EXPECT_EQ(got.answer->digest_valid, expected.digest_valid);
   EXPECT_EQ(got.answer->evidence(), json::parse(body));
@@ -226,8 +224,7 @@ void expect_same(const update_complete& a, const update_complete& b) {
 }
 
 TEST(HistoryEncoderTest, UpdateCompleteRoundTripsForEveryOutcome) {
-  for (const auto outcome :
-       {update_outcome::ok, update_outcome::failed, update_outcome::unknown}) {
+  for (const auto outcome : {update_outcome::ok, update_outcome::failed, update_outcome::unknown}) {
     SCOPED_TRACE(std::string(to_string(outcome)));
     update_complete e;
     e.id = 77;

@@ -1,8 +1,8 @@
 #pragma once
 // A fast yes/no check that a text is exactly one JSON value (RFC 8259) in valid UTF-8 — what the
-// history encoder needs before splicing an answer body verbatim into a history line, without building a
-// document (nlohmann's accept() tokenises into strings and was a tenth of the client's CPU).
-// Pure function; thread-safe.
+// history encoder needs before splicing an answer body verbatim into a history line, without
+// building a document (nlohmann's accept() tokenises into strings and was a tenth of the client's
+// CPU). Pure function; thread-safe.
 
 #include <string_view>
 

@@ -206,8 +206,10 @@ struct checker_options {
   std::optional<std::uint64_t> min_update_overlaps;  // requests overlapping an own update
   // Defaults: scenarios/schema.json's (scenario::default_thresholds), never a copy.
   std::uint64_t max_findings = kofu::scenario::default_thresholds().max_findings;
-  std::uint64_t min_answered = kofu::scenario::default_thresholds().min_answered;  // fewer: unknown
-  double max_error_rate = kofu::scenario::default_thresholds().max_error_rate;  // (errors+timeouts)/requests
+  // Fewer answered certificates: verdict unknown.
+  std::uint64_t min_answered = kofu::scenario::default_thresholds().min_answered;
+  // (errors + timeouts) / requests.
+  double max_error_rate = kofu::scenario::default_thresholds().max_error_rate;
   std::optional<double> max_p99_ms;  // latency of answered requests
 };
 

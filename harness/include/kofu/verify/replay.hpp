@@ -93,19 +93,20 @@ unsigned default_replay_threads();
 // relative; its SHA-256 is checked when the header gives one), replays every event through a
 // checker (replay_history below, with `how` and keep_going), checks the chain, and returns the
 // finished checker, its timeline and what the file held (kofu/reports/report_json.hpp makes
-// report.json of them: reports::report_directory). Errors (exit code 2): no or unreadable history, no header, a population that cannot be
-// loaded or does not match its digest. Corrupt lines and broken seals are not errors: they are
-// reported (`history_integrity`), the rest is verified, and the verdict is at best `unknown`.
+// report.json of them: reports::report_directory). Errors (exit code 2): no or unreadable history,
+// no header, a population that cannot be loaded or does not match its digest. Corrupt lines and
+// broken seals are not errors: they are reported (`history_integrity`), the rest is verified, and
+// the verdict is at best `unknown`.
 struct verified_run {
-  std::unique_ptr<checker> checks;     // after finish()
+  std::unique_ptr<checker> checks;      // after finish()
   std::unique_ptr<timeline> over_time;  // the history's events, fed as the checker was
   history_read_info info;
 };
 // `protocol` builds the adapter of the answers when the header names a vendor profile (unset:
 // every answer is read as the reference protocol's).
 result<verified_run> verify_directory(const std::filesystem::path& dir,
-                                       const replay_options& how = {},
-                                       const protocol_loader& protocol = {});
+                                      const replay_options& how = {},
+                                      const protocol_loader& protocol = {});
 
 // Replays history lines from a stream into `sink`; `first_line` is the file line number of the
 // stream's first line (for messages). Exposed for tests and benchmarks.
