@@ -27,8 +27,8 @@ struct html_options {
   std::size_t leak_edges = 40;
 };
 
-// The page for a report object (verify::make_report's, or report.json read back). The one-argument
-// form (default options) is the renderer of write_all's table (artifacts.hpp).
+// The page for a report object (make_report's, report_json.hpp, or report.json read back). The
+// one-argument form (default options) is the renderer of write_all's table (artifacts.hpp).
 std::string render_html(const nlohmann::json& report);
 std::string render_html(const nlohmann::json& report, const html_options& options);
 
