@@ -19,41 +19,14 @@
 #include "kofu/common/error.hpp"
 #include "kofu/common/language.hpp"
 #include "kofu/history/chain.hpp"
+#include "kofu/history/read_info.hpp"
 #include "kofu/verify/checker.hpp"
 #include "kofu/verify/timeline.hpp"
 
 namespace kofu::verify {
 
-// What the history file held, beside the events.
-struct history_read_info {
-  std::uint64_t lines = 0;
-  bool truncated_last_line = false;  // a run killed mid-write: the partial line is ignored
-  bool has_footer = false;
-  std::string end_reason;  // the footer's `reason` ("completed", "interrupted", …), when it has one
-  nlohmann::json footer_stats;  // the footer's `stats` (the driver's counters), when it has them
-  std::string ended_at;         // the footer's `ended_at` (UTC), when it has one
-  nlohmann::json header;
-  std::filesystem::path population_path;
-
-  // Integrity (issue 15 item 5; docs/history.md "Integrity"). Lines that did not parse (with
-  // replay_options::keep_going; the first max_listed_stretches are listed, all are counted).
-  std::vector<history::line_stretch> corrupt_lines;
-  std::uint64_t corrupt_line_count = 0;
-  // The chain (history/chain.hpp): blocks whose seal failed, the unsealed tail, the last value.
-  bool chained = false;
-  std::uint64_t sealed_blocks = 0;
-  std::vector<history::line_stretch> broken_blocks;
-  std::optional<history::line_stretch> unsealed_tail;
-  std::string chain_head;
-  // Issue requests with an invoke or complete inside a broken block, sorted: their findings are
-  // set aside (the file, not the server, is in doubt). `set_aside_incomplete`: a broken block was
-  // too large to note every request in it.
-  std::vector<std::uint64_t> set_aside_requests;
-  bool set_aside_incomplete = false;
-  static constexpr std::size_t max_listed_stretches = 100;
-  // Whether the file is not what the writer wrote (a corrupt line or a broken seal).
-  bool integrity_broken() const { return corrupt_line_count > 0 || !broken_blocks.empty(); }
-};
+// What the history file held beside its events (kofu/history/read_info.hpp).
+using history::history_read_info;
 
 // How a replay spreads its work over threads. Parsing a line (JSON, decoding of the certificate,
 // its SHA-256) is most of the cost and each line parses on its own; the checker is not
