@@ -28,31 +28,13 @@
 #include <unordered_set>
 #include <vector>
 
-#include "kofu/history/decoder.hpp"
-#include "kofu/history/event.hpp"
 #include "kofu/scenario/loader.hpp"
+#include "kofu/verify/events.hpp"
 #include "kofu/verify/finding.hpp"
 #include "kofu/verify/resident_model.hpp"
 #include "kofu/verify/serial_registry.hpp"
 
 namespace kofu::verify {
-
-// The history's events and their decoder (kofu/history) under the names the verifier has always
-// used for them.
-using history::history_event;
-using history::history_header;
-using history::issue_complete;
-using history::issue_invoke;
-using history::issue_options;
-using history::issue_outcome;
-using history::marker_event;
-using history::parse_history_event;
-using history::parse_history_line;
-using history::parse_options;
-using history::resident_change;
-using history::update_complete;
-using history::update_invoke;
-using history::update_outcome;
 
 namespace detail {
 

@@ -20,11 +20,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "kofu/history/event.hpp"
+#include "kofu/verify/events.hpp"
 
 namespace kofu::verify {
-
-using history::history_event;
 
 // Latency of one bucket's answers: log-bucketed, 16 steps per power of two (≤ 4.4 % relative
 // error) from 1 µs to 2^32 µs (≈ 72 min; larger values land in the top step). 2 KiB.
