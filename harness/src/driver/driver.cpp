@@ -29,6 +29,7 @@
 #include "kofu/driver/reference_wire.hpp"
 #include "kofu/driver/request_generator.hpp"
 #include "kofu/driver/update_generator.hpp"
+#include "kofu/history/encoder.hpp"
 
 extern char** environ;
 
