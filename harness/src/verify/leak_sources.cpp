@@ -59,11 +59,15 @@ leak_source_match leak_sources::find(std::uint32_t resident, std::uint64_t recip
 }
 
 void leak_sources::expire(std::int64_t now) {
+  if (now < time_min_ns + slack_ns_ + 2 * horizon_ns_) return;
+  // A request in flight for twice the horizon is no longer followed (a killed run's last
+  // requests, or a complete lost from a damaged history): it would hold every later entry.
+  const std::int64_t abandoned_before = now - slack_ns_ - 2 * horizon_ns_;
+  while (!order_.empty() && order_.front().a < abandoned_before) forget_front();
   // Requests still to be checked are the unsettled ones and those not yet seen; the first
   // unsettled one in the order seen bounds the send times of the rest up to the reorder slack.
   std::int64_t w = now;
   if (first_unsettled_ < forgotten_ + order_.size()) w = std::min(w, at(first_unsettled_).a);
-  if (w < time_min_ns + slack_ns_) return;
   w -= slack_ns_;
   while (!order_.empty()) {
     const entry& x = order_.front();
@@ -87,6 +91,8 @@ void leak_sources::forget_front() {
   order_.pop_front();
   ++forgotten_;
   first_unsettled_ = std::max(first_unsettled_, forgotten_);
+  const std::uint64_t end = forgotten_ + order_.size();
+  while (first_unsettled_ < end && at(first_unsettled_).settled) ++first_unsettled_;
 }
 
 }  // namespace kofu::verify::detail

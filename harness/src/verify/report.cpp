@@ -363,17 +363,20 @@ json make_report(const checker& c, const history_read_info& info, const timeline
   // The edges as the findings: the first `per_kind` of each kind in full, the rest counted.
   json edges = json::array();
   std::array<std::uint64_t, all_finding_kinds.size()> edges_kept{};
-  json edges_omitted = json::object();
+  std::array<std::uint64_t, all_finding_kinds.size()> edges_past{};
   for (const auto& e : s.leaks.edges) {
     if (is_set_aside(info, e.recipient_request)) continue;
     const auto kind = static_cast<std::size_t>(e.kind);
     if (edges_kept[kind] >= per_kind) {
-      const std::string name(to_string(e.kind));
-      edges_omitted[name] = edges_omitted.value(name, std::uint64_t{0}) + 1;
+      ++edges_past[kind];
       continue;
     }
     ++edges_kept[kind];
     edges.push_back(leak_edge_json(e));
+  }
+  json edges_omitted = json::object();
+  for (const finding_kind k : {finding_kind::wrong_person, finding_kind::foreign_data}) {
+    edges_omitted[std::string(to_string(k))] = edges_past[static_cast<std::size_t>(k)];
   }
   json chains = json::array();
   for (std::size_t k = 0; k < s.leaks.chains.size() && k < per_kind; ++k) {

@@ -18,6 +18,9 @@
 // and (when it lost its answer) it ended more than `horizon` before any such request was sent.
 // So the entries are the requests sent over the longest lifetime of a request plus the reorder
 // slack, or over `horizon` when answers are being lost: rate × that window (docs/decisions.md).
+// A request sent more than 2 × horizon + slack ago is forgotten whatever its state, so that one
+// never answered (a killed run's, or one whose complete a damaged history lost) cannot hold
+// every later entry: the window never exceeds that.
 // Not thread-safe (the checker's thread).
 
 #include <cstddef>
