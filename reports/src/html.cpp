@@ -526,7 +526,8 @@ std::string leak_section(const json& report, const html_options& options) {
          "several times). Purple: a resident on both sides."));
   out += svg;
   out += "<table>";
-  for (const char* key : {"swaps", "shifts", "shift_chains", "duplicates", "victims"}) {
+  for (const char* key :
+       {"swaps", "shifts", "shift_chains", "ambiguous", "unsourced", "duplicates", "victims"}) {
     const json& v = member(graph, key);
     out += row(esc(key), v.is_array() ? grouped(v.size()) : esc_value(v), true);
   }

@@ -228,6 +228,30 @@ json conditions_of(const history_read_info& info) {
   };
 }
 
+// One edge of the leak graph: `class` is shift (one source), chain (one source, in a chain of
+// shifts), ambiguous (`source_candidates` ≥ 2, the first few listed) or unsourced.
+json leak_edge_json(const leak_edge& e) {
+  const char* cls = e.source_candidates >= 2 ? "ambiguous"
+                    : !e.victim_request      ? "unsourced"
+                    : e.chain                ? "chain"
+                                             : "shift";
+  json je = {{"victim", e.victim_resident},
+             {"recipient", e.recipient_resident},
+             {"recipient_request", e.recipient_request},
+             {"kind", to_string(e.kind)},
+             {"class", cls},
+             {"source_candidates", e.source_candidates},
+             {"same_worker", e.same_worker},
+             {"same_conn", e.same_conn}};
+  if (e.victim_request) {
+    je["victim_request"] = *e.victim_request;
+    je["source_timing"] = e.source_preceded ? "preceding" : "overlapping";
+  }
+  if (!e.candidate_requests.empty()) je["candidate_requests"] = e.candidate_requests;
+  if (e.chain) je["chain"] = *e.chain;
+  return je;
+}
+
 // The most findings of one kind a report keeps in full: the scenario's
 // `report.findings_per_kind` as the header holds it, else the default.
 std::uint64_t findings_per_kind_of(const json& header) {
@@ -335,17 +359,31 @@ json make_report(const checker& c, const history_read_info& info, const timeline
   // A damaged file proves nothing either way: never pass, and not fail on its word either.
   const std::string verdict =
       info.integrity_broken() ? "unknown" : std::string(to_string(s.final_verdict));
+  // The edges as the findings: the first `per_kind` of each kind in full, the rest counted.
   json edges = json::array();
+  std::array<std::uint64_t, all_finding_kinds.size()> edges_kept{};
+  std::array<std::uint64_t, all_finding_kinds.size()> edges_past{};
   for (const auto& e : s.leaks.edges) {
     if (is_set_aside(info, e.recipient_request)) continue;
-    json je = {{"victim", e.victim_resident},
-               {"recipient", e.recipient_resident},
-               {"recipient_request", e.recipient_request},
-               {"kind", to_string(e.kind)},
-               {"same_worker", e.same_worker},
-               {"same_conn", e.same_conn}};
-    if (e.victim_request) je["victim_request"] = *e.victim_request;
-    edges.push_back(std::move(je));
+    const auto kind = static_cast<std::size_t>(e.kind);
+    if (edges_kept[kind] >= per_kind) {
+      ++edges_past[kind];
+      continue;
+    }
+    ++edges_kept[kind];
+    edges.push_back(leak_edge_json(e));
+  }
+  json edges_omitted = json::object();
+  for (const finding_kind k : {finding_kind::wrong_person, finding_kind::foreign_data}) {
+    edges_omitted[std::string(to_string(k))] = edges_past[static_cast<std::size_t>(k)];
+  }
+  json chains = json::array();
+  for (std::size_t k = 0; k < s.leaks.chains.size() && k < per_kind; ++k) {
+    const auto& ch = s.leaks.chains[k];
+    chains.push_back({{"chain", k},
+                      {"shifts", ch.shifts},
+                      {"first_request", ch.first_request},
+                      {"last_request", ch.last_request}});
   }
   json by_phase = json::array();
   for (const auto& [name, e] : s.exposure_by_phase) {
@@ -379,9 +417,13 @@ json make_report(const checker& c, const history_read_info& info, const timeline
       {"findings_omitted", omitted_by_kind},
       {"leak_graph",
        {{"edges", edges},
+        {"edges_omitted", edges_omitted},
         {"swaps", s.leaks.swaps},
         {"shifts", s.leaks.shifts},
         {"shift_chains", s.leaks.shift_chains},
+        {"chains", chains},
+        {"ambiguous", s.leaks.ambiguous},
+        {"unsourced", s.leaks.unsourced},
         {"duplicates", s.leaks.duplicates},
         {"victims", s.leaks.victims}}},
       {"exposure",

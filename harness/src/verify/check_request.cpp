@@ -183,9 +183,14 @@ std::vector<finding> request_checker::run() {
     if ((f.kind == finding_kind::wrong_person || f.kind == finding_kind::foreign_data) &&
         !f.victim_resident.empty()) {
       const auto v = m_.find_resident(f.victim_resident);
-      if (const auto* r = c_.find_overlapping(*v, inv_.t, done_.t)) {
-        f.victim_request_id = r->id;
-        if (const auto* tag = c_.find_tag(r->tag); tag != nullptr && tag->id == r->id) {
+      // The source from the timing and the victim alone: named only when it is the one request
+      // that can have been it (leak_sources.hpp).
+      const detail::leak_source_match source = c_.sources_.find(*v, inv_.id, inv_.t, done_.t);
+      f.victim_request_candidates = source.candidates;
+      if (source.candidates == 1) {
+        f.victim_request_id = source.id;
+        f.victim_request_preceded = source.preceded;
+        if (const auto* tag = c_.find_tag(source.tag); tag != nullptr && tag->id == source.id) {
           f.victim_application_number = c_.application_number(*tag);
         }
       }

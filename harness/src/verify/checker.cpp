@@ -24,14 +24,14 @@ std::uint64_t fingerprint(std::string_view s) { return std::hash<std::string_vie
 // ---------------------------------------------------------------------------------------------
 
 checker::checker(resident_model model, checker_options options)
-    : model_(std::move(model)), options_(options) {
+    : model_(std::move(model)),
+      options_(options),
+      sources_(options.source_horizon_ns, options.reorder_slack_ns) {
   const std::size_t n = model_.size();
   issue_invokes_.assign(n, 0);
   issues_in_flight_.assign(n, 0);
   update_invokes_.assign(n, 0);
   updates_in_flight_count_.assign(n, 0);
-  recent_.resize(n);
-  recent_next_.assign(n, 0);
 }
 
 void checker::on_event(history_event&& event) {
@@ -90,9 +90,6 @@ void checker::invoke_impl(E&& e) {
     r.others_invoked_at_start = total_invokes_ - issue_invokes_[p];
     r.overlapped_update = updates_in_flight_count_[p] > 0;
     r.own_updates_at_start = update_invokes_[p];
-    auto& slot = recent_[p][recent_next_[p]];
-    recent_next_[p] = static_cast<std::uint8_t>((recent_next_[p] + 1) % recent_per_resident);
-    slot = recent_request{e.id, tag, e.t, time_max, e.worker, e.conn};
   }
   const std::uint64_t tag_seq = tags_expired_ + tag_owners_.size();
   {
@@ -134,6 +131,9 @@ void checker::invoke_impl(E&& e) {
     slot = free_slots_.back();
     free_slots_.pop_back();
   }
+  if (r.resident) {
+    r.source_handle = sources_.on_invoke(*r.resident, e.id, tag, e.t, e.worker, e.conn);
+  }
   // Assigned member by member so that a reused slot's strings keep their capacity.
   pending_check& pc = request_slots_[slot];
   pc.request.invoke = std::forward<E>(e);
@@ -144,6 +144,7 @@ void checker::invoke_impl(E&& e) {
   pc.request.overlapped_update = r.overlapped_update;
   pc.request.phase = r.phase;
   pc.request.tag_seq = tag_seq;
+  pc.request.source_handle = r.source_handle;
   pc.answered = false;
 }
 
@@ -164,9 +165,7 @@ void checker::complete_impl(E&& e) {
     --issues_in_flight_[p];
     if (total_invokes_ - issue_invokes_[p] > r.others_invoked_at_start) r.overlapped_other = true;
     if (update_invokes_[p] > r.own_updates_at_start) r.overlapped_update = true;
-    for (auto& recent : recent_[p]) {
-      if (recent.id == e.id) recent.b = e.t;
-    }
+    sources_.on_complete(r.source_handle, e.t);
   }
   exposure& in_phase = exposure_by_phase_[r.phase];
   if (r.overlapped_other) {
@@ -198,6 +197,12 @@ void checker::complete_impl(E&& e) {
       break;
   }
   if (e.outcome != issue_outcome::ok || !r.resident || !e.answer) {
+    // Never checked: a request without an answer of its own lost it (a refusal or a 409 is the
+    // server's answer to it).
+    if (r.resident) {
+      sources_.on_settled(r.source_handle,
+                          e.outcome == issue_outcome::timeout || e.outcome == issue_outcome::error);
+    }
     if (e.outcome == issue_outcome::ok) {
       if (!r.resident)
         ++outcomes_.unknown_resident;
@@ -338,6 +343,12 @@ void checker::finish() {
 void checker::check(const pending_check& p) {
   request_checker rc(*this, p);
   std::vector<finding> found = rc.run();
+  // A request that received another resident's certificate lost its own answer: it may be the
+  // source of its resident's data on a later request (leak_sources.hpp).
+  const bool lost = std::any_of(found.begin(), found.end(), [](const finding& f) {
+    return f.kind == finding_kind::wrong_person;
+  });
+  sources_.on_settled(p.request.source_handle, lost);
   if (found.empty()) return;
   ++requests_with_findings_;
   for (auto& f : found) {

@@ -85,16 +85,33 @@ void explain(finding& f) {
       f.certificate_type, f.requested_resident, seconds(f.sent_ns), seconds(f.received_ns));
   std::string en;
   std::string ja;
-  const std::string victim_req_en =
-      f.victim_request_id
-          ? fmt::format(
-                " That data belonged to request {} ({}), which was in progress at the same time.",
-                f.victim_application_number, *f.victim_request_id)
-          : std::string();
-  const std::string victim_req_ja =
-      f.victim_request_id ? fmt::format("このデータは同時に処理中だった申請 {}（{}）のものです。",
-                                        f.victim_application_number, *f.victim_request_id)
-                          : std::string();
+  std::string victim_req_en;
+  std::string victim_req_ja;
+  if (f.victim_request_id && f.victim_request_preceded) {
+    victim_req_en = fmt::format(
+        " That data belonged to request {} ({}), answered before this one was sent without "
+        "receiving it (a shift).",
+        f.victim_application_number, *f.victim_request_id);
+    victim_req_ja = fmt::format(
+        "このデータは、本申請の送信前に応答され自分の証明書を受け取れなかった申請 {}（{}）のもの"
+        "です（ずれ）。",
+        f.victim_application_number, *f.victim_request_id);
+  } else if (f.victim_request_id) {
+    victim_req_en = fmt::format(
+        " That data belonged to request {} ({}), which was in progress at the same time.",
+        f.victim_application_number, *f.victim_request_id);
+    victim_req_ja = fmt::format("このデータは同時に処理中だった申請 {}（{}）のものです。",
+                                f.victim_application_number, *f.victim_request_id);
+  } else if (f.victim_request_candidates >= 2 && f.kind != finding_kind::tag_mismatch &&
+             f.kind != finding_kind::duplicate) {
+    victim_req_en = fmt::format(
+        " {} requests for that resident could have been its source; the timing does not tell "
+        "which.",
+        f.victim_request_candidates);
+    victim_req_ja =
+        fmt::format("その住民の申請 {} 件のどれがこのデータの出所かは、時刻からは特定できません。",
+                    f.victim_request_candidates);
+  }
   switch (f.kind) {
     case finding_kind::wrong_person:
       en = fmt::format(
@@ -225,6 +242,12 @@ nlohmann::json to_json(const finding& f) {
   if (f.victim_request_id) {
     j["victim_request"] = {{"id", *f.victim_request_id},
                            {"application_number", f.victim_application_number}};
+    if (f.kind == finding_kind::wrong_person || f.kind == finding_kind::foreign_data) {
+      j["victim_request"]["preceded"] = f.victim_request_preceded;
+    }
+  }
+  if (f.victim_request_candidates >= 2) {
+    j["victim_request_candidates"] = f.victim_request_candidates;
   }
   if (f.kind == finding_kind::stale) {
     j["lag"] = {{"versions", f.lag_versions}, {"ms", static_cast<double>(f.lag_ns) / 1e6}};

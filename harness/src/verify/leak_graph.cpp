@@ -1,38 +1,41 @@
 // The leak graph (DESIGN §7): an edge per WRONG_PERSON or FOREIGN_DATA finding that names its
-// victim, and the swaps, shifts, shift chains, duplicates and victims of checker::summary().
+// victim, with its source found from the timing and the victim alone (leak_sources.hpp), and the
+// swaps, shifts, chains of shifts, ambiguous edges, duplicates and victims of
+// checker::summary().
 
 #include "checker_internal.hpp"
 
-#include <functional>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace kofu::verify {
 
-// The edge of a finding, when it is a WRONG_PERSON or FOREIGN_DATA that names its victim.
+// The edge of a finding, when it is a WRONG_PERSON or FOREIGN_DATA that names its victim; its
+// source as the timing gives it (the same lookup as the finding's, run right after it).
 void checker::record_edge(const finding& f) {
-  if (f.kind == finding_kind::wrong_person || f.kind == finding_kind::foreign_data) {
-    if (!f.victim_resident.empty()) {
-      leak_edge e;
-      e.victim_resident = f.victim_resident;
-      e.recipient_resident = f.requested_resident;
-      e.recipient_request = f.request_id;
-      e.victim_request = f.victim_request_id;
-      e.kind = f.kind;
-      if (f.victim_request_id) {
-        const auto v = model_.find_resident(f.victim_resident);
-        for (const auto& r : recent_[*v]) {
-          if (r.id == *f.victim_request_id && r.a < f.sent_ns) {
-            e.same_worker = r.worker == f.worker;
-            e.same_conn = e.same_worker && r.conn == f.conn;
-          }
-        }
-      }
-      edges_.push_back(std::move(e));
-    }
+  if (f.kind != finding_kind::wrong_person && f.kind != finding_kind::foreign_data) return;
+  if (f.victim_resident.empty()) return;
+  leak_edge e;
+  e.victim_resident = f.victim_resident;
+  e.recipient_resident = f.requested_resident;
+  e.recipient_request = f.request_id;
+  e.kind = f.kind;
+  const auto v = model_.find_resident(f.victim_resident);
+  const detail::leak_source_match m = sources_.find(*v, f.request_id, f.sent_ns, f.received_ns);
+  e.source_candidates = m.candidates;
+  if (m.candidates == 1) {
+    e.victim_request = m.id;
+    e.source_preceded = m.preceded;
+    e.same_worker = m.worker == f.worker;
+    e.same_conn = e.same_worker && m.conn == f.conn;
+  } else {
+    e.candidate_requests = m.ids;
   }
+  edges_.push_back(std::move(e));
 }
 
 namespace detail {
@@ -59,33 +62,55 @@ leak_graph build_leak_graph(const std::vector<leak_edge>& edges) {
   for (const auto& [v, reqs] : recipients_of) {
     if (reqs.size() >= 2) ++g.duplicates;
   }
-  // Shifts: edges whose source request preceded the recipient on the same worker; chains are
-  // connected runs of such edges (request → request).
-  std::map<std::uint64_t, std::uint64_t> parent;
-  std::function<std::uint64_t(std::uint64_t)> root = [&](std::uint64_t x) {
-    auto it = parent.find(x);
-    if (it == parent.end()) {
-      parent[x] = x;
-      return x;
-    }
-    if (it->second == x) return x;
-    const std::uint64_t r = root(it->second);
-    parent[x] = r;
-    return r;
-  };
-  for (const auto& e : edges) {
-    if (!e.same_worker || !e.victim_request) continue;
+  // Shifts: edges whose one source is named. Two shifts are consecutive when the recipient of
+  // one is the source of the other (A → B → C); chains are connected runs of consecutive shifts
+  // through three or more requests (a swap's two shifts join only two).
+  std::map<std::uint64_t, std::size_t> shift_to;  // recipient request → its shift edge
+  for (std::size_t i = 0; i < edges.size(); ++i) {
+    const auto& e = edges[i];
+    if (e.source_candidates >= 2) ++g.ambiguous;
+    if (e.source_candidates == 0) ++g.unsourced;
+    if (!e.victim_request) continue;
     ++g.shifts;
-    const auto a = root(*e.victim_request);
-    const auto b = root(e.recipient_request);
-    if (a != b) parent[a] = b;
+    shift_to.emplace(e.recipient_request, i);
   }
-  std::set<std::uint64_t> roots;
-  for (const auto& [x, unused] : parent) {
-    (void)unused;
-    roots.insert(root(x));
+  std::vector<std::size_t> parent(edges.size());
+  for (std::size_t i = 0; i < parent.size(); ++i) parent[i] = i;
+  auto root = [&](std::size_t x) {  // iterative: a chain can be thousands of shifts long
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  for (std::size_t i = 0; i < edges.size(); ++i) {
+    if (!edges[i].victim_request) continue;
+    const auto before = shift_to.find(*edges[i].victim_request);
+    if (before != shift_to.end()) parent[root(i)] = root(before->second);
   }
-  g.shift_chains = roots.size();
+  struct component {
+    std::set<std::uint64_t> requests;
+    std::vector<std::size_t> edges;
+  };
+  std::map<std::size_t, component> components;
+  for (const auto& [recipient, i] : shift_to) {
+    component& c = components[root(i)];
+    c.requests.insert(*edges[i].victim_request);
+    c.requests.insert(recipient);
+    c.edges.push_back(i);
+  }
+  // Chains are numbered by their smallest request id (ids grow as requests are sent).
+  std::vector<const component*> chains;
+  for (const auto& [r, c] : components) {
+    (void)r;
+    if (c.edges.size() >= 2 && c.requests.size() >= 3) chains.push_back(&c);
+  }
+  std::sort(chains.begin(), chains.end(), [](const component* x, const component* y) {
+    return *x->requests.begin() < *y->requests.begin();
+  });
+  for (std::size_t k = 0; k < chains.size(); ++k) {
+    g.chains.push_back(
+        {chains[k]->edges.size(), *chains[k]->requests.begin(), *chains[k]->requests.rbegin()});
+    for (const std::size_t i : chains[k]->edges) g.edges[i].chain = k;
+  }
+  g.shift_chains = g.chains.size();
   g.victims.assign(victims.begin(), victims.end());
   return g;
 }

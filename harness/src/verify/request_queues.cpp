@@ -1,6 +1,7 @@
 // The requests between invoke and check: the slots of requests in flight or awaiting their check,
 // the check order (detail::check_queue) and its drain, the prefetching of the next checks, the
-// recent requests per resident, and the application numbers of the tag horizon with their expiry.
+// expiry of the requests that can be named as a leak's source, and the application numbers of the
+// tag horizon with their expiry.
 
 #include "checker_internal.hpp"
 
@@ -57,6 +58,7 @@ void checker::advance(std::int64_t t) {
   if (t <= max_t_) return;
   max_t_ = t;
   drain(t - options_.reorder_slack_ns);
+  sources_.expire(t);
   // Forget application numbers nobody can still echo by mistake.
   while (!tag_owners_.empty() && tag_owners_.front().t < t - options_.tag_horizon_ns) {
     const tag_owner& old = tag_owners_.front();
@@ -159,21 +161,6 @@ void checker::prefetch_check(std::size_t ahead) {
     default:
       break;
   }
-}
-
-const checker::recent_request* checker::find_overlapping(std::uint32_t victim, std::int64_t a,
-                                                         std::int64_t b) const {
-  const recent_request* best = nullptr;
-  std::int64_t best_overlap = -1;
-  for (const auto& r : recent_[victim]) {
-    if (r.id == 0 || r.a >= b || r.b <= a) continue;
-    const std::int64_t overlap = std::min(b, r.b) - std::max(a, r.a);
-    if (overlap > best_overlap) {
-      best_overlap = overlap;
-      best = &r;
-    }
-  }
-  return best;
 }
 
 namespace detail {

@@ -501,7 +501,8 @@ TEST(CheckerTest, WrongPersonNamesVictimAndItsRequest) {
   const auto s = r->summary();
   EXPECT_EQ(s.leaks.swaps, 1u);
   EXPECT_EQ(s.leaks.duplicates, 0u);
-  EXPECT_EQ(s.leaks.shifts, 0u);
+  EXPECT_EQ(s.leaks.shifts, 2u);  // each source named: the one overlapping request of the victim
+  EXPECT_EQ(s.leaks.shift_chains, 0u);  // a swap is no chain
   EXPECT_EQ(s.leaks.victims.size(), 2u);
 }
 
@@ -512,7 +513,8 @@ TEST(CheckerTest, LeakGraphCountsDuplicatesAndShifts) {
   const auto& y = c.pop[c.other];
   const auto& z = c.pop[c.sealed];
   // Worker 0, connection 0: x's request, then y's request gets x's data (a shift), and z's
-  // request on another worker also gets x's data (so x's data went to two requests).
+  // request on another worker also gets x's data (so x's data went to two requests): two
+  // shifts from one source, named whatever the worker, and no chain (no shift follows another).
   h.invoke_issue(1, 1000, x, "juminhyo", {}, 0, 0);
   h.invoke_issue(2, 1200, y, "juminhyo", {}, 0, 0);
   h.invoke_issue(3, 1300, z, "juminhyo", {}, 1, 5);
@@ -522,8 +524,8 @@ TEST(CheckerTest, LeakGraphCountsDuplicatesAndShifts) {
   const auto s = h.run()->summary();
   EXPECT_EQ(s.findings_by_kind[static_cast<std::size_t>(finding_kind::wrong_person)], 2u);
   EXPECT_EQ(s.leaks.duplicates, 1u);
-  EXPECT_EQ(s.leaks.shifts, 1u);
-  EXPECT_EQ(s.leaks.shift_chains, 1u);
+  EXPECT_EQ(s.leaks.shifts, 2u);
+  EXPECT_EQ(s.leaks.shift_chains, 0u);
   EXPECT_EQ(s.leaks.swaps, 0u);
   ASSERT_EQ(s.leaks.victims.size(), 1u);
   EXPECT_EQ(s.leaks.victims[0], x.resident_id);

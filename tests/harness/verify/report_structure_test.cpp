@@ -28,6 +28,7 @@ const std::set<std::string> opaque_paths = {"run.scenario_document",
                                             "conditions.server_version",
                                             "findings[]",
                                             "leak_graph.edges[]",
+                                            "leak_graph.chains",
                                             "timeline.windows[].detail",
                                             "history_integrity.unsealed_tail",
                                             "conditions.target.defects",
@@ -195,6 +196,17 @@ TEST_F(ReportStructureTest, KeepsTheFirstFindingsOfEachKindAndCountsTheRest) {
   }
   // channel-slot mixes up certificates: many findings, so some were counted only.
   EXPECT_GT(omitted_total, 0u) << r["findings_by_kind"];
+  // The leak graph's edges likewise: one per WRONG_PERSON or FOREIGN_DATA finding that names
+  // its victim, the first 2 of each kind kept.
+  std::map<std::string, std::uint64_t> edges_listed;
+  for (const auto& e : r["leak_graph"]["edges"]) ++edges_listed[e["kind"].get<std::string>()];
+  for (const char* kind : {"WRONG_PERSON", "FOREIGN_DATA"}) {
+    EXPECT_LE(edges_listed[kind], 2u) << kind;
+    EXPECT_EQ(edges_listed[kind] + r["leak_graph"]["edges_omitted"][kind].get<std::uint64_t>(),
+              r["findings_by_kind"][kind].get<std::uint64_t>())
+        << kind;
+  }
+  EXPECT_EQ(edges_listed["WRONG_PERSON"], 2u) << r["leak_graph"];
   EXPECT_EQ(r["verdict"], "fail");
   // `kofu verify` rebuilds the same from the history alone.
   const fs::path out = dir_->path() / "out";

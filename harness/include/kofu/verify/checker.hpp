@@ -8,12 +8,13 @@
 // out of time order), or at finish(). By then every update that could matter is known: one sent
 // before b has been logged, and one still unanswered was not acknowledged before a.
 //
-// Memory: the model (residents + updates), a few recent requests per resident, requests in
-// flight or awaiting their check (rate × slack), the application numbers of the tag horizon
-// (rate × tag_horizon_ns, about 100 bytes each), and the answered serials for DUPLICATE, as runs
-// of consecutive counters (about as many as the answers in flight) or, for serials without a
-// counter, as 64-bit fingerprints (10–12.5 bytes an answer; serial_registry.hpp).
-// Not thread-safe: one thread calls everything.
+// Memory: the model (residents + updates), the requests that can still be named as the source
+// of a leak (rate × the longest request lifetime + slack, or × source_horizon_ns while answers
+// are being lost: leak_sources.hpp), requests in flight or awaiting their check (rate × slack), the
+// application numbers of the tag horizon (rate × tag_horizon_ns, about 100 bytes each), and the
+// answered serials for DUPLICATE, as runs of consecutive counters (about as many as the answers in
+// flight) or, for serials without a counter, as 64-bit fingerprints (10–12.5 bytes an answer;
+// serial_registry.hpp). Not thread-safe: one thread calls everything.
 
 #include <nlohmann/json.hpp>
 
@@ -31,106 +32,14 @@
 #include "kofu/scenario/loader.hpp"
 #include "kofu/verify/events.hpp"
 #include "kofu/verify/finding.hpp"
+#include "kofu/verify/leak_sources.hpp"
 #include "kofu/verify/resident_model.hpp"
 #include "kofu/verify/serial_registry.hpp"
+#include "kofu/verify/u64_map.hpp"
 
 namespace kofu::verify {
 
 namespace detail {
-
-// An open-addressing hash map from 64-bit keys (any value) to V: linear probing, erase by
-// backward shift, no allocation per entry. For the checker's per-request bookkeeping.
-template <class V>
-class u64_map {
- public:
-  V* find(std::uint64_t key) {
-    if (size_ == 0) return nullptr;
-    for (std::size_t i = home(key);; i = (i + 1) & mask()) {
-      if (!slots_[i].used) return nullptr;
-      if (slots_[i].key == key) return &slots_[i].value;
-    }
-  }
-  const V* find(std::uint64_t key) const { return const_cast<u64_map*>(this)->find(key); }
-  // The value of `key`, default-constructed if absent; `fresh` says whether it was.
-  V& emplace(std::uint64_t key, bool& fresh) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    std::size_t i = home(key);
-    for (; slots_[i].used; i = (i + 1) & mask()) {
-      if (slots_[i].key == key) {
-        fresh = false;
-        return slots_[i].value;
-      }
-    }
-    slots_[i].used = true;
-    slots_[i].key = key;
-    slots_[i].value = V{};
-    ++size_;
-    fresh = true;
-    return slots_[i].value;
-  }
-  // Starts loading the slot where a lookup of `key` begins (a hint; no effect on the contents).
-  void prefetch(std::uint64_t key) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[home(key)]);
-  }
-  V& operator[](std::uint64_t key) {
-    bool fresh = false;
-    return emplace(key, fresh);
-  }
-  bool erase(std::uint64_t key) {
-    if (size_ == 0) return false;
-    std::size_t i = home(key);
-    for (;; i = (i + 1) & mask()) {
-      if (!slots_[i].used) return false;
-      if (slots_[i].key == key) break;
-    }
-    // Backward shift: pull later entries of the probe run into the hole when their home allows.
-    for (std::size_t j = (i + 1) & mask(); slots_[j].used; j = (j + 1) & mask()) {
-      const std::size_t k = home(slots_[j].key);
-      const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-      if (stays) continue;
-      slots_[i].key = slots_[j].key;
-      slots_[i].value = std::move(slots_[j].value);
-      i = j;
-    }
-    slots_[i].used = false;
-    slots_[i].value = V{};
-    --size_;
-    return true;
-  }
-  std::size_t size() const { return size_; }
-  template <class F>
-  void for_each(F&& f) {
-    for (auto& s : slots_) {
-      if (s.used) f(s.key, s.value);
-    }
-  }
-
- private:
-  struct slot {
-    std::uint64_t key = 0;
-    V value{};
-    bool used = false;
-  };
-  std::size_t mask() const { return slots_.size() - 1; }
-  std::size_t home(std::uint64_t key) const {
-    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
-  }
-  void grow() {
-    std::vector<slot> old = std::move(slots_);
-    const std::size_t n = old.empty() ? 64 : old.size() * 2;
-    slots_.assign(n, slot{});
-    shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(n));
-    size_ = 0;
-    for (auto& s : old) {
-      if (!s.used) continue;
-      bool fresh = false;
-      emplace(s.key, fresh) = std::move(s.value);
-    }
-  }
-  std::vector<slot> slots_;
-  std::size_t size_ = 0;
-  unsigned shift_ = 58;
-};
 
 // A request awaiting its check: answered at b, held in the checker's slot `slot`.
 struct check_entry {
@@ -174,9 +83,12 @@ struct checker_options {
   std::int64_t reorder_slack_ns = 1'000'000'000;  // how far history order may lag time order
   std::int64_t tag_horizon_ns = 30'000'000'000;   // how long an application number is remembered
                                                   // to name the owner of a mis-echoed tag
-  bool require_echo = true;                       // TAG_MISMATCH when the echo differs
-  bool check_digest = true;                       // DIGEST_INVALID
-  bool keep_answers = true;                       // copy answer bodies into findings
+  // How long after a request lost its answer it can still be named as the source of its
+  // resident's data found on a later request (leak_sources.hpp).
+  std::int64_t source_horizon_ns = 30'000'000'000;
+  bool require_echo = true;  // TAG_MISMATCH when the echo differs
+  bool check_digest = true;  // DIGEST_INVALID
+  bool keep_answers = true;  // copy answer bodies into findings
   // What the answers of the target's protocol carry (its adapter's): checks they cannot feed
   // are not applicable rather than findings.
   answer_capabilities answers;
@@ -241,24 +153,42 @@ class latency_histogram {
   std::int64_t max_ns_ = 0;
 };
 
-// One arrow of the leak graph: the victim's data reached the recipient's request.
+// One arrow of the leak graph: the victim's data reached the recipient's request. Its source is
+// found from the timing and the victim alone (leak_sources.hpp): exactly one candidate request
+// names it (a shift); several leave it ambiguous; none, unsourced.
 struct leak_edge {
   std::string victim_resident;
   std::string recipient_resident;
   std::uint64_t recipient_request = 0;
-  std::optional<std::uint64_t> victim_request;  // the overlapping request the data belonged to
+  std::optional<std::uint64_t> victim_request;  // the source, when exactly one candidate
   finding_kind kind = finding_kind::wrong_person;
-  bool same_worker = false;  // victim request on the recipient's worker, sent before it
-  bool same_conn = false;    // … on the same connection
+  std::uint64_t source_candidates = 0;            // requests for the victim that can be the source
+  std::vector<std::uint64_t> candidate_requests;  // the first few of them, in the order sent
+  bool source_preceded = false;        // the source was answered before the recipient was sent
+  bool same_worker = false;            // the source was sent by the recipient's kofu worker
+  bool same_conn = false;              // … on the same connection
+  std::optional<std::uint64_t> chain;  // the chain of shifts it is part of (leak_graph::chains)
   friend bool operator==(const leak_edge&, const leak_edge&) = default;
+};
+
+// Consecutive shifts A → B → C (B received A's data, C received B's): a connected run of two or
+// more shifts through three or more requests (a swap's two shifts make none).
+struct shift_chain {
+  std::uint64_t shifts = 0;         // edges in it
+  std::uint64_t first_request = 0;  // the earliest source
+  std::uint64_t last_request = 0;   // the latest recipient
+  friend bool operator==(const shift_chain&, const shift_chain&) = default;
 };
 
 struct leak_graph {
   std::vector<leak_edge> edges;
-  std::uint64_t swaps = 0;   // pairs of residents who received each other's data
-  std::uint64_t shifts = 0;  // edges whose source request preceded the recipient on its conn/worker
-  std::uint64_t shift_chains = 0;    // maximal chains of such edges
+  std::uint64_t swaps = 0;           // pairs of residents who received each other's data
+  std::uint64_t shifts = 0;          // edges whose source is named: exactly one candidate
+  std::uint64_t shift_chains = 0;    // chains of shifts (chains.size())
+  std::uint64_t ambiguous = 0;       // edges with two or more candidate sources
+  std::uint64_t unsourced = 0;       // edges with none
   std::uint64_t duplicates = 0;      // victims whose data reached two or more requests
+  std::vector<shift_chain> chains;   // in the order of their first source
   std::vector<std::string> victims;  // distinct victims, sorted
 };
 
@@ -327,8 +257,9 @@ class checker {
     std::uint64_t own_updates_at_start = 0;
     bool overlapped_other = false;
     bool overlapped_update = false;
-    std::uint32_t phase = 0;    // index into phase_names_ at invoke
-    std::uint64_t tag_seq = 0;  // sequence number of its application number's tag_owner
+    std::uint32_t phase = 0;          // index into phase_names_ at invoke
+    std::uint64_t tag_seq = 0;        // sequence number of its application number's tag_owner
+    std::uint64_t source_handle = 0;  // its entry in sources_ (when resident is known)
   };
   struct pending_check {
     request_record request;
@@ -341,14 +272,6 @@ class checker {
     bool echo_matches = false;
   };
   using pending_order = detail::check_entry;  // slot: index into request_slots_
-  struct recent_request {
-    std::uint64_t id = 0;   // 0: empty slot
-    std::uint64_t tag = 0;  // fingerprint of its application number
-    std::int64_t a = 0;
-    std::int64_t b = time_max;  // time_max while in flight
-    std::uint32_t worker = 0;
-    std::uint64_t conn = 0;
-  };
   // An application number issued within the tag horizon (80 bytes; numbers longer than the
   // inline buffer, and ids of residents not in the population, are kept beside it by `seq`).
   struct tag_owner {
@@ -386,8 +309,6 @@ class checker {
   // Adds the leak-graph edge of a finding that names its victim (leak_graph.cpp).
   void record_edge(const finding& f);
   void record_finding(finding f);
-  const recent_request* find_overlapping(std::uint32_t victim, std::int64_t a,
-                                         std::int64_t b) const;
 
   friend class request_checker;
 
@@ -416,14 +337,13 @@ class checker {
   // Answered requests waiting for the outcome of an update of their resident (by resident).
   std::unordered_map<std::uint32_t, std::vector<pending_order>> parked_;
 
-  // Per resident (index): counters for exposure and a ring of recent requests.
-  static constexpr std::size_t recent_per_resident = 4;
+  // Per resident (index): counters for exposure.
   std::vector<std::uint64_t> issue_invokes_;
   std::vector<std::uint32_t> issues_in_flight_;
   std::vector<std::uint64_t> update_invokes_;
   std::vector<std::uint32_t> updates_in_flight_count_;
-  std::vector<std::array<recent_request, recent_per_resident>> recent_;
-  std::vector<std::uint8_t> recent_next_;
+  // The requests that can still be named as the source of a leak (leak_sources.hpp).
+  detail::leak_sources sources_;
   std::uint64_t total_invokes_ = 0;
   std::uint64_t total_in_flight_ = 0;
 

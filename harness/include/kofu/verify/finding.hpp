@@ -71,14 +71,17 @@ struct finding {
   std::uint64_t conn = 0;
   std::int64_t sent_ns = 0;      // a: before the first byte was written
   std::int64_t received_ns = 0;  // b: after the last byte was read
-  // Whose data it is (WRONG_PERSON, FOREIGN_DATA) and the overlapping request it belonged to,
-  // when one was found; for TAG_MISMATCH and DUPLICATE the request that owns the tag or serial.
+  // Whose data it is (WRONG_PERSON, FOREIGN_DATA) and the request it belonged to, when the
+  // timing names exactly one (checker.hpp's leak_edge); for TAG_MISMATCH and DUPLICATE the
+  // request that owns the tag or serial.
   std::string victim_resident;
   std::optional<std::uint64_t> victim_request_id;
   std::string victim_application_number;
-  bool victim_data_current = false;  // WRONG_PERSON: the victim's data was current, not stale
-  std::int64_t lag_ns = 0;           // STALE: how long before `sent_ns` the version was superseded
-  std::uint32_t lag_versions = 0;    // STALE: versions behind the oldest allowed one
+  std::uint64_t victim_request_candidates = 0;  // requests that can have been the source
+  bool victim_request_preceded = false;  // the source was answered before this request was sent
+  bool victim_data_current = false;      // WRONG_PERSON: the victim's data was current, not stale
+  std::int64_t lag_ns = 0;         // STALE: how long before `sent_ns` the version was superseded
+  std::uint32_t lag_versions = 0;  // STALE: versions behind the oldest allowed one
   std::vector<field_diff> diffs;
   std::vector<version_evidence> expected_versions;
   std::string detail;          // short technical summary
