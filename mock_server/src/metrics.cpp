@@ -43,6 +43,12 @@ std::optional<std::uint64_t> whole_number(std::string_view text) {
   return n;
 }
 
+// One metric of a single sample: its HELP and TYPE lines, then NAME VALUE.
+void append_sample(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help, std::uint64_t value) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+}
+
 }  // namespace
 
 void metrics::group_member_arrived(std::string_view header,
@@ -160,25 +166,17 @@ void metrics::render_groups(std::string& out) const {
   }
   out += fmt::format("kofu_mock_group_arrival_spread_seconds_sum {:.6f}\n", spread_sum_seconds_);
   out += fmt::format("kofu_mock_group_arrival_spread_seconds_count {}\n", groups_complete_);
-  out +=
-      "# HELP kofu_mock_groups_incomplete_total Groups forgotten before all their members "
-      "arrived.\n";
-  out += "# TYPE kofu_mock_groups_incomplete_total counter\n";
-  out += fmt::format("kofu_mock_groups_incomplete_total {}\n", groups_incomplete_);
-  out += "# HELP kofu_mock_groups_open Groups still waiting for members.\n";
-  out += "# TYPE kofu_mock_groups_open gauge\n";
-  out += fmt::format("kofu_mock_groups_open {}\n", open_groups_.size());
-  out += "# HELP kofu_mock_group_headers_malformed_total X-Kofu-Group values not ID;n=MEMBERS.\n";
-  out += "# TYPE kofu_mock_group_headers_malformed_total counter\n";
-  out += fmt::format("kofu_mock_group_headers_malformed_total {}\n", group_headers_malformed_);
-  out += "# HELP kofu_mock_request_deadlines_total Requests that carried X-Request-Timeout-Ms.\n";
-  out += "# TYPE kofu_mock_request_deadlines_total counter\n";
-  out += fmt::format("kofu_mock_request_deadlines_total {}\n", deadlines_seen_);
-  out +=
-      "# HELP kofu_mock_request_deadlines_malformed_total X-Request-Timeout-Ms values that "
-      "are not whole milliseconds.\n";
-  out += "# TYPE kofu_mock_request_deadlines_malformed_total counter\n";
-  out += fmt::format("kofu_mock_request_deadlines_malformed_total {}\n", deadlines_malformed_);
+  append_sample(out, "kofu_mock_groups_incomplete_total", "counter",
+                "Groups forgotten before all their members arrived.", groups_incomplete_);
+  append_sample(out, "kofu_mock_groups_open", "gauge", "Groups still waiting for members.",
+                open_groups_.size());
+  append_sample(out, "kofu_mock_group_headers_malformed_total", "counter",
+                "X-Kofu-Group values not ID;n=MEMBERS.", group_headers_malformed_);
+  append_sample(out, "kofu_mock_request_deadlines_total", "counter",
+                "Requests that carried X-Request-Timeout-Ms.", deadlines_seen_);
+  append_sample(out, "kofu_mock_request_deadlines_malformed_total", "counter",
+                "X-Request-Timeout-Ms values that are not whole milliseconds.",
+                deadlines_malformed_);
   if (deadlines_seen_ > 0) {
     out += "# HELP kofu_mock_request_deadline_ms Smallest and largest X-Request-Timeout-Ms seen.\n";
     out += "# TYPE kofu_mock_request_deadline_ms gauge\n";
