@@ -29,18 +29,11 @@ command -v jq >/dev/null || { echo "sync_arrival: jq not installed"; exit 2; }
 command -v curl >/dev/null || { echo "sync_arrival: curl not installed"; exit 2; }
 [[ -x $KOFU && -x $MOCK ]] || { echo "sync_arrival: build $BUILD first (kofu, kofu-mock)"; exit 2; }
 mkdir -p "$OUT"
-WORK=$(mktemp -d)
-PIDS=()
-stop_mocks() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  PIDS=()
-}
-trap 'stop_mocks; rm -rf "$WORK"' EXIT
-export KOFU_MOCK=$MOCK
-# shellcheck source-path=SCRIPTDIR
-source "$ROOT/tests/e2e/defect_classes.sh"
 # shellcheck source-path=SCRIPTDIR
 source "$ROOT/tests/e2e/run_helpers.sh"
+open_work
+# shellcheck source-path=SCRIPTDIR
+source "$ROOT/tests/e2e/defect_classes.sh"
 
 DEFECTS=(channel-slot linkage-overwrite spool-collision timeout-partial-release reflection-race)
 declare -A OWN=(

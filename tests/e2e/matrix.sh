@@ -38,14 +38,10 @@ command -v jq >/dev/null || { echo "matrix: jq not installed (scripts/setup.sh i
 [[ -x $KOFU && -x $MOCK ]] || { echo "matrix: build $BUILD first (kofu, kofu-mock)"; exit 2; }
 [[ $MODE == full || $MODE == fast ]] || { echo "matrix: MODE is full or fast"; exit 2; }
 mkdir -p "$OUT"
-WORK=$(mktemp -d)
-PIDS=()
-stop_mocks() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  PIDS=()
-}
-trap 'stop_mocks; rm -rf "$WORK"' EXIT
-export KOFU_MOCK=$MOCK
+# stop_mocks, open_work, start_pair and requests_until_first.
+# shellcheck source-path=SCRIPTDIR
+source "$HERE/run_helpers.sh"
+open_work
 
 DEFECTS=(timeout-partial-release reflection-race linkage-overwrite channel-slot
   stale-index-after-update init-omission spool-collision cancelled-seal no-version-check)
@@ -68,10 +64,6 @@ declare -A OWN=(
 # Finding classes each defect causes: EXPECT[defect].
 # shellcheck source-path=SCRIPTDIR
 source "$HERE/defect_classes.sh"
-
-# start_pair and requests_until_first.
-# shellcheck source-path=SCRIPTDIR
-source "$HERE/run_helpers.sh"
 
 # one SCENARIO DEFECT RUN: one kofu run; appends a line to $WORK/runs.tsv:
 # scenario defect run exit verdict requests kinds detected until_first

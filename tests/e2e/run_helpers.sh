@@ -1,7 +1,21 @@
 # shellcheck shell=bash
 # Helpers of the scripts that drive `kofu run` against kofu-mock many times (tests/e2e/matrix.sh,
-# tests/bench/sync_arrival.sh). Source it; it uses the caller's KOFU, MOCK and WORK (a scratch
-# folder), appends the PIDs it starts to PIDS (the caller stops them, by PID) and sets TARGETS.
+# tests/bench/sync_arrival.sh). Source it, then call open_work; it uses the caller's KOFU and MOCK.
+
+# PIDS: the kofu-mock processes started here; stop_mocks stops them, by PID.
+PIDS=()
+stop_mocks() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  PIDS=()
+}
+
+# open_work: a scratch folder WORK, removed (every kofu-mock stopped first) when the script exits;
+# KOFU_MOCK set for the embedded server of `kofu run`.
+open_work() {
+  WORK=$(mktemp -d)
+  trap 'stop_mocks; rm -rf "$WORK"' EXIT
+  export KOFU_MOCK=$MOCK
+}
 
 # start_pair SCENARIO_FILE DEFECT TAG: two kofu-mock on one spool folder (spool-collision needs two
 # processes behind one address); writes $WORK/TAG.json, the scenario with the population handed
