@@ -11,7 +11,8 @@
 # (as tests/e2e/matrix.sh counts it). spool-collision runs against two kofu-mock behind
 # round-robin targets: a group's members then reach different servers, so no server sees a whole
 # group and the spread is not measured there (n/a).
-# Writes sync_arrival.md and sync_arrival.tsv into $SYNC_OUT (default BUILD_DIR/sync_arrival).
+# Writes sync_arrival.md and sync_arrival.tsv into $SYNC_OUT (default BUILD_DIR/sync_arrival);
+# SYNC_DEFECTS="channel-slot linkage-overwrite" limits the defects.
 # Loopback only; every run is bounded (--duration and timeout); every process started here is
 # stopped by its PID.
 set -uo pipefail
@@ -36,6 +37,8 @@ open_work
 source "$ROOT/tests/e2e/defect_classes.sh"
 
 DEFECTS=(channel-slot linkage-overwrite spool-collision timeout-partial-release reflection-race)
+# SYNC_DEFECTS="a b": only these (a quick look).
+if [[ -n ${SYNC_DEFECTS:-} ]]; then read -r -a DEFECTS <<<"$SYNC_DEFECTS"; fi
 declare -A OWN=(
   [channel-slot]=incident-4-cross-channel
   [linkage-overwrite]=incident-3-koseki-linkage
@@ -43,6 +46,9 @@ declare -A OWN=(
   [timeout-partial-release]=incident-1-load-concentration
   [reflection-race]=incident-2-reflection-during-print
 )
+for d in "${DEFECTS[@]}"; do
+  [[ -n ${OWN[$d]:-} ]] || { echo "sync_arrival: $d is not one of: ${!OWN[*]}"; exit 2; }
+done
 
 # quantile METRICS_FILE Q: the group arrival spread quantile in µs, empty when not measured.
 quantile() {
