@@ -41,7 +41,8 @@ struct run_args {
   std::vector<std::string> targets;
   std::vector<std::string> defects;
   bool defects_given = false;
-  double duration = 0;  // 0: as the scenario says
+  double duration = 0;         // 0: as the scenario says
+  std::uint64_t requests = 0;  // 0: no bound by count (--requests)
   bool quiet = false;
   bool verify_after_only = false;  // no online verifier during the load
   bool force = false;              // clear an existing run folder first
@@ -225,13 +226,30 @@ void apply_duration(kofu::scenario::scenario& s, double seconds) {
                              {"users", p.users},
                              {"think_time_ms", p.think_time_ms},
                              {"warmup", p.warmup},
-                             {"spikes", spikes}});
+                             {"spikes", spikes},
+                             {"requests", p.requests ? json(*p.requests) : json(nullptr)}});
   }
   json events = json::array();
   for (const auto& e : doc["events"]) {
     if (e.at("at_s").get<double>() < seconds) events.push_back(e);
   }
   doc["events"] = events;
+}
+
+// The embedded kofu-mock's /metrics at the run's end (request counts by status, the arrival spread
+// of request groups, the deadlines requests carried), kept beside its log: the server stops with
+// the run, and these are the server's side of what the run did. Best effort: a server that does
+// not answer leaves no file and a note.
+void save_mock_metrics(const std::string& url, boost::asio::ssl::context* tls,
+                       const std::string& server_name, const fs::path& file) {
+  auto answer = kofu::driver::http_get(url, "/metrics", std::chrono::seconds(5), tls, server_name);
+  if (!answer || answer->status != 200) {
+    fmt::print(stderr, "kofu run: kofu-mock's /metrics not saved: {}\n",
+               answer ? fmt::format("status {}", answer->status) : answer.error().message);
+    return;
+  }
+  std::ofstream out(file, std::ios::trunc);
+  out << answer->body;
 }
 
 std::string format_ms(std::uint64_t us) {
@@ -493,6 +511,8 @@ int run(run_args& args) {
                       {"sha256", population_sha},
                       {"residents", resident_count}}},
                     {"seed", sc.seed},
+                    // --requests: the run's bound by count (null: none).
+                    {"request_limit", args.requests > 0 ? json(args.requests) : json(nullptr)},
                     {"run_number", run_number},
                     {"host", host_name()},
                     {"target", target},
@@ -529,6 +549,7 @@ int run(run_args& args) {
   rs.wire = wire;
   rs.exec_dir =
       sc.source_path.empty() ? fs::current_path() : fs::absolute(sc.source_path).parent_path();
+  if (args.requests > 0) rs.request_limit = args.requests;
   rs.on_progress = [&](const kofu::driver::progress& p) {
     if (args.quiet) return;
     const auto& t = p.total;
@@ -591,6 +612,8 @@ int run(run_args& args) {
     live.reset();  // its model is not needed while the history is re-verified
   }
   if (server) {
+    save_mock_metrics(server->url(), tls.get(), sc.target.tls.server_name,
+                      dir / "kofu-mock-metrics.txt");
     const int status = server->stop();
     embedded_pid.store(-1);
     if (status != 0 && !args.quiet) {
@@ -602,6 +625,7 @@ int run(run_args& args) {
     std::ofstream summary(dir / "run.json", std::ios::trunc);
     json summary_json = stats_json(result);
     summary_json["end_reason"] = result.end_reason;
+    summary_json["request_limit"] = args.requests > 0 ? json(args.requests) : json(nullptr);
     summary_json["profile_misfit"] = misfit_json(result);
     summary << summary_json.dump(2) << '\n';
   }
@@ -649,6 +673,10 @@ const kofu::app::command_registration registration(20, [](CLI::App& app, int& ex
                   "Run this many seconds instead (phases cut or "
                   "the last one lengthened; above 0 up to 604800, one week)")
       ->check(CLI::Range(0.001, 604800.0));
+  cmd->add_option("--requests", args->requests,
+                  "Stop after this many issue requests (the phases' durations still bound the "
+                  "run in time; a phase's own `requests` bounds that phase); 1 to 10^12")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000'000}));
   cmd->add_flag("--quiet", args->quiet, "No progress lines");
   cmd->add_flag("--force", args->force,
                 "Clear the --out folder first when it already holds a run (otherwise an existing, "

@@ -1,6 +1,8 @@
 #pragma once
 // Server metrics in Prometheus text format (GET /metrics): requests by endpoint and status,
-// requests in flight, a request-duration histogram per endpoint, and 409 retries.
+// requests in flight, a request-duration histogram per endpoint, and 409 retries; the arrival
+// spread of request groups (X-Kofu-Group) and the deadlines requests carried
+// (X-Request-Timeout-Ms), issue 14.
 // Thread-safe: every member may be called from any thread.
 
 #include <array>
@@ -10,7 +12,10 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace kofu::mock {
 
@@ -27,9 +32,25 @@ class metrics {
   // An issuance answered "retry" under another HTTP status (vendor-ja's W409 under 200): counted
   // as kofu_mock_issue_retries_total like a 409 of the reference protocol.
   void retry_answered();
+  // A request of a group arrived complete (its last byte read) at `at`. `header` is the
+  // X-Kofu-Group value "ID;n=MEMBERS"; when all MEMBERS of ID have arrived, the time from the
+  // first to the last is one sample of the group arrival spread. A malformed value is counted.
+  void group_member_arrived(std::string_view header, std::chrono::steady_clock::time_point at);
+  // A request carried X-Request-Timeout-Ms with this value (whole milliseconds, as text).
+  void deadline_seen(std::string_view value);
   std::string render() const;
 
+  // Groups still waiting for members at most; beyond, the oldest (over open_group_age) count as
+  // incomplete and are forgotten, so a client that never completes a group cannot grow memory.
+  static constexpr std::size_t max_open_groups = 10'000;
+  static constexpr auto open_group_age = std::chrono::seconds(10);
+  // Spread samples kept for the quantiles at most (the first ones; the count goes on).
+  static constexpr std::size_t max_spread_samples = 1'000'000;
+
  private:
+  void forget_stale_groups(std::chrono::steady_clock::time_point now);  // caller holds mutex_
+  void render_groups(std::string& out) const;                           // caller holds mutex_
+
   struct histogram {
     std::array<std::uint64_t, kBuckets.size()> buckets{};  // non-cumulative counts
     std::uint64_t count = 0;
@@ -42,6 +63,23 @@ class metrics {
   std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;  // (endpoint, status)
   std::map<std::string, histogram> durations_;                          // by endpoint
   std::uint64_t retries_ = 0;                                           // issue answered 409
+
+  struct open_group {
+    std::chrono::steady_clock::time_point first;
+    std::chrono::steady_clock::time_point last;
+    std::size_t arrived = 0;
+    std::size_t members = 0;
+  };
+  std::unordered_map<std::string, open_group> open_groups_;  // by group id
+  std::vector<std::uint32_t> spread_us_;                     // complete groups' spreads, µs
+  std::uint64_t groups_complete_ = 0;
+  std::uint64_t groups_incomplete_ = 0;  // forgotten before all members arrived
+  std::uint64_t group_headers_malformed_ = 0;
+  double spread_sum_seconds_ = 0;
+  std::uint64_t deadlines_seen_ = 0;
+  std::uint64_t deadlines_malformed_ = 0;
+  std::uint64_t deadline_min_ms_ = UINT64_MAX;
+  std::uint64_t deadline_max_ms_ = 0;
 };
 
 }  // namespace kofu::mock

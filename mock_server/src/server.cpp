@@ -290,6 +290,15 @@ asio::awaitable<void> server::impl::serve(Stream& stream) {
     const auto started = std::chrono::steady_clock::now();
     ctx_->stats.request_started();
     const auto& request = parser.get();
+    // Measured for the client, not acted on: how far apart a group's requests arrived complete
+    // (last-byte synchronisation, issue 14), and the deadlines requests carried.
+    if (const auto group = request.find("X-Kofu-Group"); group != request.end()) {
+      ctx_->stats.group_member_arrived(
+          std::string_view(group->value().data(), group->value().size()), started);
+    }
+    if (const auto budget = request.find("X-Request-Timeout-Ms"); budget != request.end()) {
+      ctx_->stats.deadline_seen(std::string_view(budget->value().data(), budget->value().size()));
+    }
     std::string endpoint = "other";
     auto route_op = route(request, endpoint);
     auto reply = co_await std::move(route_op);

@@ -38,14 +38,10 @@ command -v jq >/dev/null || { echo "matrix: jq not installed (scripts/setup.sh i
 [[ -x $KOFU && -x $MOCK ]] || { echo "matrix: build $BUILD first (kofu, kofu-mock)"; exit 2; }
 [[ $MODE == full || $MODE == fast ]] || { echo "matrix: MODE is full or fast"; exit 2; }
 mkdir -p "$OUT"
-WORK=$(mktemp -d)
-PIDS=()
-stop_mocks() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  PIDS=()
-}
-trap 'stop_mocks; rm -rf "$WORK"' EXIT
-export KOFU_MOCK=$MOCK
+# stop_mocks, open_work, start_pair and requests_until_first.
+# shellcheck source-path=SCRIPTDIR
+source "$HERE/run_helpers.sh"
+open_work
 
 DEFECTS=(timeout-partial-release reflection-race linkage-overwrite channel-slot
   stale-index-after-update init-omission spool-collision cancelled-seal no-version-check)
@@ -68,39 +64,6 @@ declare -A OWN=(
 # Finding classes each defect causes: EXPECT[defect].
 # shellcheck source-path=SCRIPTDIR
 source "$HERE/defect_classes.sh"
-
-# start_pair SCENARIO_FILE DEFECT: two kofu-mock on one spool folder; prints the patched scenario
-# path and sets TARGETS.
-TARGETS=()
-start_pair() {
-  local file=$1 defect=$2 tag=$3 pop=$WORK/$3-pop.jsonl
-  "$KOFU" population generate --residents "$(jq '.population.residents // 1000' "$file")" \
-    --seed "$(jq '.population.seed // 1' "$file")" --out "$pop" >/dev/null || return 1
-  mkdir -p "$WORK/$tag-spool"
-  local extra=() i
-  [[ $defect != none ]] && extra=(--defect "$defect")
-  TARGETS=()
-  for i in 1 2; do
-    "$MOCK" --population "$pop" --listen 127.0.0.1:0 "${extra[@]}" --spool-dir "$WORK/$tag-spool" \
-      --instance "$i" --admin-token kofu-admin >"$WORK/$tag-mock$i.out" 2>"$WORK/$tag-mock$i.err" &
-    PIDS+=($!)
-    for _ in $(seq 100); do grep -q listening "$WORK/$tag-mock$i.out" 2>/dev/null && break; sleep 0.1; done
-    TARGETS+=(--target "$(sed -n 's/^listening on //p' "$WORK/$tag-mock$i.out" | head -1)")
-  done
-  jq --arg pop "$pop" '.population = {"file": $pop} | .target.mock_args = []' "$file" >"$WORK/$tag.json"
-}
-
-# requests_until_first REPORT HISTORY: issue requests sent up to the earliest-sent request with a
-# finding; empty when there is no finding.
-requests_until_first() {
-  local first
-  first=$(jq '[.findings[].evidence.request.sent_ns // empty] | min // empty' "$1")
-  [[ -n $first ]] || return 0
-  local cat=cat
-  [[ $2 == *.zst ]] && cat=zstdcat
-  $cat "$2" | grep -F '"type":"invoke","op":"issue"' |
-    awk -F'"t":' -v first="$first" '{ split($2, a, ","); if (a[1] + 0 <= first) n++ } END { print n + 0 }'
-}
 
 # one SCENARIO DEFECT RUN: one kofu run; appends a line to $WORK/runs.tsv:
 # scenario defect run exit verdict requests kinds detected until_first

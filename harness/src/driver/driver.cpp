@@ -24,9 +24,12 @@
 
 #include "kofu/common/json_depth.hpp"
 #include "kofu/common/sha256.hpp"
+#include "kofu/driver/answer_classes.hpp"
 #include "kofu/driver/arrival_schedule.hpp"
+#include "kofu/driver/group_sync.hpp"
 #include "kofu/driver/profile_fit.hpp"
 #include "kofu/driver/reference_wire.hpp"
+#include "kofu/driver/request_budget.hpp"
 #include "kofu/driver/request_generator.hpp"
 #include "kofu/driver/update_generator.hpp"
 #include "kofu/history/encoder.hpp"
@@ -119,12 +122,15 @@ std::string outcome_of_issue(const exchange_result& r) {
   return reference_issue_outcome(r.status);
 }
 
-// Waits until `when`, in slices of at most 100 ms so that a stop request is noticed promptly.
+// Waits until `when`, in slices of at most 100 ms so that a stop request (or a wind-down) is
+// noticed promptly.
 asio::awaitable<void> sleep_until(asio::steady_timer& timer, clock_type::time_point when,
-                                  const std::atomic<bool>* stop) {
+                                  const std::atomic<bool>* stop,
+                                  const std::atomic<bool>* wound_down = nullptr) {
   constexpr auto slice = std::chrono::milliseconds(100);
   for (;;) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) co_return;
+    if (wound_down != nullptr && wound_down->load(std::memory_order_relaxed)) co_return;
     const auto now = clock_type::now();
     if (now >= when) co_return;
     timer.expires_at(std::min(when, now + slice));
@@ -145,6 +151,11 @@ constexpr unsigned arrivals_between_yields = 64;
 // driver could not keep the schedule (DESIGN §7 measures latency from the intended time anyway).
 constexpr auto very_late_bound = std::chrono::seconds(1);
 
+// How long the first member of a synchronised group waits at the gate for the others (one still
+// waiting for a free connection, say) before those present go: short against any timeout, long
+// against the microseconds the members of one io_context normally take to arrive.
+constexpr auto max_group_hold = std::chrono::milliseconds(50);
+
 }  // namespace
 
 std::string application_number(std::uint32_t run_number, std::uint64_t id) {
@@ -161,6 +172,11 @@ class driver_thread {
   void join() {
     if (thread_.joinable()) thread_.join();
   }
+
+  // Ends what is still running as a stop would, but as the run's normal end: the issue load ended
+  // before its planned time (a request bound was reached), and the update stream and events end
+  // with it.
+  void wind_down() { wound_down_.store(true, std::memory_order_relaxed); }
 
   // Statistics published since the last call (see hand_off_loop, and at the thread's end).
   worker_stats take_published() {
@@ -184,6 +200,11 @@ class driver_thread {
   std::uint64_t next_id() { return (id_counter_++) * id_stride_ + index_; }
 
   bool stopped() const {
+    return (settings_.stop != nullptr && settings_.stop->load(std::memory_order_relaxed)) ||
+           wound_down_.load(std::memory_order_relaxed);
+  }
+  // Whether the run was stopped (SIGINT, profile misfit), not merely wound down.
+  bool stop_requested() const {
     return settings_.stop != nullptr && settings_.stop->load(std::memory_order_relaxed);
   }
 
@@ -218,8 +239,9 @@ class driver_thread {
   const unsigned id_stride_;
   asio::io_context io_{1};
   history::line_buffer lines_;
-  worker_stats stats_;          // this thread only; published by publish()
-  bool hand_off_done_ = false;  // this thread only: ends hand_off_loop
+  worker_stats stats_;                   // this thread only; published by publish()
+  bool hand_off_done_ = false;           // this thread only: ends hand_off_loop
+  std::atomic<bool> wound_down_{false};  // set by wind_down() from the coordinator's thread
 
  private:
   std::uint64_t id_counter_ = 0;  // this thread only
@@ -233,15 +255,19 @@ class driver_thread {
 class worker : public driver_thread {
  public:
   // `fit`: where the first answers are judged against the wire protocol (shared, lock-free).
+  // `budget`: the tickets of request-bounded phases and runs (shared, lock-free).
   worker(const run_settings& s, unsigned index, unsigned id_stride, unsigned slots,
-         profile_fit& fit)
+         profile_fit& fit, request_budget& budget)
       : driver_thread(s, index, id_stride),
         generator_(*s.scenario, *s.population, index),
-        fit_(fit) {
+        fit_(fit),
+        budget_(budget),
+        classes_(s.scenario->target.answer_classes) {
     for (unsigned slot = 0; slot < slots; ++slot) {
       const auto& target = s.targets[(index + slot * id_stride) % s.targets.size()];
       conns_.push_back(std::make_unique<connection>(io_.get_executor(), target, s.tls.get(),
                                                     s.scenario->target.tls.server_name));
+      conns_.back()->set_deadline_header(s.scenario->target.deadline);
       wake_.push_back(std::make_unique<asio::steady_timer>(io_));
     }
   }
@@ -260,18 +286,20 @@ class worker : public driver_thread {
   struct pending_issue {
     issue_request request;
     clock_type::time_point intended;
+    std::shared_ptr<group_sync> group;  // a member of a group: its gate; null otherwise
   };
 
-  asio::awaitable<void> run_phases(clock_type::time_point run_start, unsigned workers) {
+  asio::awaitable<void> run_phases(clock_type::time_point, unsigned workers) {
     const auto& sc = *settings_.scenario;
-    auto phase_start = run_start;
-    for (const auto& ph : sc.phases) {
+    for (std::size_t k = 0; k < sc.phases.size(); ++k) {
+      const auto& ph = sc.phases[k];
       if (stopped()) break;
+      // Boundaries from the budget: as planned, or earlier when a request bound ended a phase.
+      const auto phase_start = budget_.phase_start(k);
       asio::steady_timer timer(io_);
       co_await sleep_until(timer, phase_start, settings_.stop);
       warmup_ = ph.warmup;
-      const auto duration = std::chrono::duration_cast<clock_type::duration>(
-          std::chrono::duration<double>(ph.duration_s));
+      phase_ = k;
       if (ph.model == scenario::load_model::open) {
         const unsigned conns = share_of(sc.load.connections, workers, index_);
         if (conns > 0) {
@@ -280,9 +308,8 @@ class worker : public driver_thread {
         }
       } else {
         const unsigned users = share_of(ph.users, workers, index_);
-        co_await run_closed(ph, phase_start + duration, users);
+        co_await run_closed(ph, budget_.phase_end(k), users);
       }
-      phase_start += duration;
     }
     hand_off_done_ = true;
     for (const auto& c : conns_) stats_.connects += c->connects();
@@ -305,11 +332,10 @@ class worker : public driver_thread {
     asio::steady_timer timer(io_);
     std::vector<issue_request> group;
     const auto max_backlog = settings_.scenario->load.max_backlog;
-    phase_end_ = start + std::chrono::duration_cast<clock_type::duration>(
-                             std::chrono::duration<double>(ph.duration_s));
+    phase_end_ = budget_.phase_end(phase_);
     unsigned without_wait = 0;
     while (auto t = schedule.next()) {
-      if (stopped()) break;
+      if (stopped() || budget_.exhausted(phase_)) break;
       const auto intended = start + std::chrono::nanoseconds(*t);
       if (clock_type::now() >= phase_end_) {
         // Behind schedule at the phase's end: what is still due is never sent.
@@ -326,14 +352,21 @@ class worker : public driver_thread {
         co_await asio::post(io_, asio::use_awaitable);
       }
       if (stopped()) break;
-      generator_.next_arrival(group);
+      const auto kind = generator_.next_arrival(group);
+      const auto gate = kind ? make_group(*kind, group.size()) : nullptr;
       for (const auto& r : group) {
+        // A request-bounded phase: an arrival without a ticket is not due (and not counted).
+        if (!budget_.take(phase_)) {
+          if (gate) gate->leave();
+          continue;
+        }
         ++stats_.scheduled;
         if (backlog_.size() >= max_backlog) {
           ++stats_.dropped;
+          if (gate) gate->leave();
           continue;
         }
-        backlog_.push_back({r, intended});
+        backlog_.push_back({r, intended, gate});
       }
       stats_.max_backlog = std::max<std::uint64_t>(stats_.max_backlog, backlog_.size());
       // A group takes the places of the arrivals it stands for, so the rate stays as asked.
@@ -358,26 +391,41 @@ class worker : public driver_thread {
     for (;;) {
       // The backlog ends with its phase: a request not sent by then is dropped, not sent late
       // into the next phase (or past the run's end).
-      if (clock_type::now() >= phase_end_ && !backlog_.empty()) {
-        stats_.dropped += backlog_.size();
-        backlog_.clear();
-      }
+      if (clock_type::now() >= phase_end_ && !backlog_.empty()) drop_backlog();
       while (!backlog_.empty() && !stopped() && clock_type::now() < phase_end_) {
         const pending_issue job = backlog_.front();
         backlog_.pop_front();
         co_await issue(*conns_[slot], slot, job);
       }
       if (open_phase_done_ || stopped()) {
-        if (stopped()) {
-          stats_.dropped += backlog_.size();
-          backlog_.clear();
-        }
+        if (stopped()) drop_backlog();
         co_return;
       }
       idle_.push_back(slot);
       wake_[slot]->expires_at(clock_type::time_point::max());
       co_await wake_[slot]->async_wait(as_values);
     }
+  }
+
+  // Requests still waiting for a connection are never sent: counted as dropped, and the groups
+  // they belong to stop waiting for them.
+  void drop_backlog() {
+    stats_.dropped += backlog_.size();
+    for (const auto& job : backlog_) {
+      if (job.group) job.group->leave();
+    }
+    backlog_.clear();
+  }
+
+  // The gate of a new group of `members` requests: it names the group (X-Kofu-Group) and, when the
+  // scenario synchronises groups of this kind, holds each member's last byte until all are ready.
+  std::shared_ptr<group_sync> make_group(group_kind kind, std::size_t members) {
+    const auto& conc = settings_.scenario->concentration;
+    const bool last_byte =
+        kind == group_kind::koseki ? conc.last_byte_sync_koseki : conc.last_byte_sync_household;
+    return std::make_shared<group_sync>(
+        io_.get_executor(), fmt::format("{}-{}-{}", settings_.run_number, index_, groups_++),
+        members, last_byte, max_group_hold);
   }
 
   // Closed model: each user sends, waits for the answer, thinks, and sends again. With
@@ -405,10 +453,19 @@ class worker : public driver_thread {
   struct group_gate {
     explicit group_gate(asio::io_context& io) : release(io) {}
     std::vector<issue_request> members;
+    group_kind kind = group_kind::household;
     std::size_t joined = 1;
-    bool released = false;       // full, or given up: the members send
-    asio::steady_timer release;  // every member waits on it: cancelled when the group is full
+    bool released = false;             // full, or given up: the members send
+    asio::steady_timer release;        // every member waits on it: cancelled when the group is full
+    std::shared_ptr<group_sync> sync;  // made at release, for the members that joined
   };
+
+  // Lets a closed-model group go, with a gate for the members that joined it.
+  void release_gate(group_gate& gate) {
+    gate.sync = make_group(gate.kind, gate.joined);
+    gate.released = true;
+    gate.release.cancel();
+  }
 
   asio::awaitable<void> user_loop(unsigned slot, clock_type::time_point end, double think_ms) {
     asio::steady_timer timer(io_);
@@ -417,20 +474,21 @@ class worker : public driver_thread {
     std::vector<issue_request> group;
     while (clock_type::now() < end && !stopped()) {
       issue_request request;
+      std::shared_ptr<group_sync> sync;
       if (gathering_ && gathering_->joined < gathering_->members.size()) {
         auto gate = gathering_;
         request = gate->members[gate->joined++];
         if (gate->joined == gate->members.size()) {
           gathering_.reset();
-          gate->released = true;
-          gate->release.cancel();
+          release_gate(*gate);
         } else {
           // The opener re-arms the timer in slices; each wakes the members, who wait again.
           while (!gate->released) co_await gate->release.async_wait(as_values);
         }
+        sync = gate->sync;
       } else if (closed_group_size_ >= 2 && generator_.next_is_group()) {
-        generator_.next_group(group, closed_group_size_);
         auto gate = std::make_shared<group_gate>(io_);
+        gate->kind = generator_.next_group(group, closed_group_size_);
         gate->members = group;
         request = gate->members[0];
         gathering_ = gate;
@@ -447,16 +505,20 @@ class worker : public driver_thread {
         // Not full in time: those present go; the members no one took are not sent.
         if (!gate->released) {
           if (gathering_ == gate) gathering_.reset();
-          gate->released = true;
-          gate->release.cancel();
+          release_gate(*gate);
         }
+        sync = gate->sync;
       } else {
         request = generator_.next_single();
       }
-      // A gate may release its group at the phase's end: nothing is sent after it.
-      if (stopped() || clock_type::now() >= end) break;
+      // A gate may release its group at the phase's end: nothing is sent after it, nor past a
+      // request bound.
+      if (stopped() || clock_type::now() >= end || !budget_.take(phase_)) {
+        if (sync) sync->leave();
+        break;
+      }
       ++stats_.scheduled;
-      co_await issue(*conns_[slot], slot, {request, clock_type::now()});
+      co_await issue(*conns_[slot], slot, {request, clock_type::now(), sync});
       // Thinking ends with the phase (and on stop), however long the scenario says it lasts.
       if (think_ms > 0)
         co_await sleep_until(timer, std::min(clock_type::now() + think, end), settings_.stop);
@@ -475,6 +537,11 @@ class worker : public driver_thread {
                               r.card_serial, r.resident_id,   o.household_scope,
                               o.honseki,     o.zokugara,      o.mynumber};
     http::request<http::string_body> req = wire_.issue_request(fields);
+    std::function<asio::awaitable<void>()> hold;
+    if (job.group) {
+      req.set(group_header, job.group->header_value());
+      if (job.group->last_byte()) hold = [gate = job.group] { return gate->arrive(); };
+    }
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     auto result = co_await conn.exchange(
         req, std::chrono::milliseconds(sc.load.timeout_ms),
@@ -496,7 +563,8 @@ class worker : public driver_thread {
           invoke.conn = conn_id;
           lines_.append_raw(
               history::issue_invoke_line(invoke, ns_since(settings_.anchor, job.intended)));
-        });
+        },
+        hold);
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     record_issue(id, job, result);
   }
@@ -521,7 +589,8 @@ class worker : public driver_thread {
       // The protocol decides the outcome (a vendor's: status and result code); the answer is
       // kept as the server wrote it, and the verifier decodes it through the same protocol.
       answer = wire_.classify_issue(result.status, result.body, result.content_type);
-      outcome = answer->outcome;
+      // The target's classes first: a safe refusal (503 busy, say) is a retry, not an error.
+      outcome = classes_.classify(result.status, result.body).value_or(answer->outcome);
       if (!answer->error.empty()) kept.error = answer->error;
       if (fit_.sampling()) judge_fit(*answer, result);
       if (sc.history.keep_body || outcome != "ok") {
@@ -570,6 +639,10 @@ class worker : public driver_thread {
   std::vector<std::unique_ptr<asio::steady_timer>> wake_;
   request_generator generator_;
   profile_fit& fit_;
+  request_budget& budget_;
+  const answer_classes classes_;
+  std::size_t phase_ = 0;     // index of the phase running
+  std::uint64_t groups_ = 0;  // groups made so far (their ids)
   std::deque<pending_issue> backlog_;
   std::vector<unsigned> idle_;
   bool open_phase_done_ = false;
@@ -586,8 +659,10 @@ class worker : public driver_thread {
 
 class updater : public driver_thread {
  public:
-  updater(const run_settings& s, unsigned index, unsigned id_stride)
-      : driver_thread(s, index, id_stride), generator_(*s.scenario, *s.population) {
+  updater(const run_settings& s, unsigned index, unsigned id_stride, const request_budget& budget)
+      : driver_thread(s, index, id_stride),
+        generator_(*s.scenario, *s.population),
+        budget_(budget) {
     const unsigned slots = s.scenario->updates.concurrency;
     for (unsigned slot = 0; slot < slots; ++slot) {
       conns_.push_back(make_connection(slot));
@@ -610,6 +685,7 @@ class updater : public driver_thread {
     auto conn = std::make_unique<connection>(io_.get_executor(), target, settings_.tls.get(),
                                              settings_.scenario->target.tls.server_name);
     conn->set_body_limit(settings_.scenario->load.max_body_bytes);
+    conn->set_deadline_header(settings_.scenario->target.deadline);
     return conn;
   }
   std::int64_t now_ns() const { return ns_since(settings_.anchor, clock_type::now()); }
@@ -658,16 +734,25 @@ class updater : public driver_thread {
   }
 
   // One `phase` event at the start of each phase, so the verifier can state exposure per phase.
+  // A request bound may start a phase early: the boundary is read again every slice, and the
+  // event carries the boundary's time, not the (up to one slice later) time it was written.
   asio::awaitable<void> phase_markers() {
     asio::steady_timer timer(io_);
-    auto start = run_start_;
-    for (const auto& ph : settings_.scenario->phases) {
-      co_await sleep_until(timer, start, settings_.stop);
+    const auto& phases = settings_.scenario->phases;
+    for (std::size_t k = 0; k < phases.size(); ++k) {
+      for (;;) {
+        const auto start = budget_.phase_start(k);
+        if (stopped() || clock_type::now() >= start) break;
+        co_await sleep_until(timer, std::min(start, clock_type::now() + marker_slice), nullptr);
+      }
       if (stopped()) co_return;
-      event_line("phase", ph.name, now_ns(),
-                 json{{"duration_s", ph.duration_s}, {"warmup", ph.warmup}});
-      start += std::chrono::duration_cast<clock_type::duration>(
-          std::chrono::duration<double>(ph.duration_s));
+      // A phase a request bound left no time at all (the run's tickets ran out before it) never
+      // ran: no marker.
+      if (k > 0 && budget_.phase_end(k) <= budget_.phase_start(k)) continue;
+      json detail{{"duration_s", phases[k].duration_s}, {"warmup", phases[k].warmup}};
+      if (phases[k].requests) detail["requests"] = *phases[k].requests;
+      event_line("phase", phases[k].name, ns_since(settings_.anchor, budget_.phase_start(k)),
+                 detail);
     }
   }
 
@@ -686,7 +771,7 @@ class updater : public driver_thread {
       const auto when = run_start_ + std::chrono::nanoseconds(*t);
       if (when > clock_type::now()) {
         without_wait = 0;
-        co_await sleep_until(timer, when, settings_.stop);
+        co_await sleep_until(timer, when, settings_.stop, &wound_down_);
       } else if (++without_wait % arrivals_between_yields == 0) {
         co_await asio::post(io_, asio::use_awaitable);
       }
@@ -801,7 +886,7 @@ class updater : public driver_thread {
                                std::chrono::duration<double>(e.at_s));
     unsigned n = 0;
     while (at < end_ && !stopped()) {
-      co_await sleep_until(timer, at, settings_.stop);
+      co_await sleep_until(timer, at, settings_.stop, &wound_down_);
       if (stopped()) break;
       switch (e.kind) {
         case scenario::event_kind::maintenance:
@@ -844,9 +929,9 @@ class updater : public driver_thread {
     // the run's end (or stop) when that comes first: no wait outlasts the run.
     asio::steady_timer until(io_);
     const auto planned_end = clock_type::now() + std::chrono::milliseconds(e.duration_ms);
-    co_await sleep_until(until, std::min(planned_end, end_), settings_.stop);
+    co_await sleep_until(until, std::min(planned_end, end_), settings_.stop, &wound_down_);
     json end_detail{{"duration_ms", e.duration_ms}};
-    if (clock_type::now() < planned_end) end_detail["cut"] = stopped() ? "stop" : "run_end";
+    if (clock_type::now() < planned_end) end_detail["cut"] = stop_requested() ? "stop" : "run_end";
     event_line("maintenance", "end", now_ns(), end_detail);
   }
 
@@ -960,7 +1045,11 @@ class updater : public driver_thread {
     event_line("exec", "end", now_ns(), detail);
   }
 
+  // How often phase_markers looks whether a request bound moved the next phase's start.
+  static constexpr auto marker_slice = std::chrono::milliseconds(10);
+
   update_generator generator_;
+  const request_budget& budget_;
   std::vector<std::unique_ptr<connection>> conns_;
   std::vector<unsigned> free_;
   unsigned event_counter_ = 0;
@@ -992,14 +1081,15 @@ run_result run(const run_settings& settings) {
                                     : (ph.users + workers - 1) / workers;
     slots = std::max(slots, per_worker);
   }
-  std::vector<std::unique_ptr<worker>> pool;
-  for (unsigned w = 0; w < workers; ++w) {
-    pool.push_back(std::make_unique<worker>(s, w, stride, slots, fit));
-  }
-  updater updates(s, workers, stride);
-
   // Everyone starts at one instant, a little ahead so that every thread is running by then.
   const auto run_start = clock_type::now() + std::chrono::milliseconds(100);
+  request_budget budget(sc.phases, s.request_limit, run_start);
+  std::vector<std::unique_ptr<worker>> pool;
+  for (unsigned w = 0; w < workers; ++w) {
+    pool.push_back(std::make_unique<worker>(s, w, stride, slots, fit, budget));
+  }
+  updater updates(s, workers, stride, budget);
+
   for (auto& w : pool) w->start(run_start, workers);
   updates.start(run_start);
 
@@ -1045,6 +1135,8 @@ run_result run(const run_settings& settings) {
     }
     if (all_done) break;
   }
+  // A request bound ended the issue load early: the update stream and events end with it.
+  if (budget.bounded()) updates.wind_down();
   for (auto& w : pool) w->join();
   updates.join();
   for (auto& w : pool) total.merge(w->take_published());

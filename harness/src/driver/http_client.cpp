@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
@@ -17,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -97,6 +99,16 @@ bool is_ip_address(const std::string& host) {
   return !ec;
 }
 }  // namespace
+
+std::string deadline_header_value(scenario::deadline_header::format unit,
+                                  std::chrono::milliseconds remaining) {
+  // A request sent at its deadline still says "1 ms" rather than "0", which some servers read as
+  // "no deadline".
+  const auto ms = std::max<std::int64_t>(remaining.count(), 1);
+  // gRPC's TimeoutValue has at most 8 digits: milliseconds fit (timeout_ms is at most 600 000).
+  return unit == scenario::deadline_header::format::grpc ? fmt::format("{}m", ms)
+                                                         : fmt::format("{}", ms);
+}
 
 result<endpoint> parse_endpoint(std::string_view url) {
   endpoint e;
@@ -264,9 +276,28 @@ struct connection::impl {
   template <class Stream>
   asio::awaitable<boost::system::error_code> write_read(
       Stream& stream, http::request<http::string_body>& request,
-      http::response_parser<bounded_body>& parser) {
-    auto [wec, written] = co_await http::async_write(stream, request, as_values);
-    if (wec) co_return wec;
+      http::response_parser<bounded_body>& parser,
+      const std::function<asio::awaitable<void>()>& hold_last_byte) {
+    if (!hold_last_byte) {
+      auto [wec, written] = co_await http::async_write(stream, request, as_values);
+      if (wec) co_return wec;
+    } else if (secure) {
+      co_await hold_last_byte();
+      auto [wec, written] = co_await http::async_write(stream, request, as_values);
+      if (wec) co_return wec;
+    } else {
+      // Last-byte synchronisation: the server cannot complete the request before its last byte.
+      std::ostringstream text;
+      text << request;
+      const std::string bytes = std::move(text).str();
+      auto [wec, written] = co_await asio::async_write(
+          stream, asio::buffer(bytes.data(), bytes.size() - 1), as_values);
+      if (wec) co_return wec;
+      co_await hold_last_byte();
+      auto [lec, last] =
+          co_await asio::async_write(stream, asio::buffer(&bytes.back(), 1), as_values);
+      if (lec) co_return lec;
+    }
     auto [rec, read] = co_await http::async_read(stream, buffer, parser, as_values);
     co_return rec;
   }
@@ -296,7 +327,8 @@ void connection::close() { impl_->close(); }
 
 asio::awaitable<exchange_result> connection::exchange(
     http::request<http::string_body>& request, std::chrono::milliseconds timeout,
-    const std::function<void(clock_type::time_point, std::uint64_t)>& on_send) {
+    const std::function<void(clock_type::time_point, std::uint64_t)>& on_send,
+    const std::function<asio::awaitable<void>()>& hold_last_byte) {
   exchange_result r;
   const auto deadline = clock_type::now() + timeout;
   auto fail = [&](boost::system::error_code ec, const char* stage) {
@@ -327,6 +359,11 @@ asio::awaitable<exchange_result> connection::exchange(
   request.set(http::field::host, impl_->host_header);
   request.keep_alive(true);
   request.prepare_payload();
+  if (deadline_header_) {
+    const auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    request.set(deadline_header_->name, deadline_header_value(deadline_header_->unit, remaining));
+  }
   impl_->lowest().expires_at(deadline);
   http::response_parser<bounded_body> parser;
   // No byte limit on the wire: what is not kept costs no memory, and the deadline bounds the time.
@@ -335,8 +372,9 @@ asio::awaitable<exchange_result> connection::exchange(
   r.sent_at = clock_type::now();
   r.sent = true;
   if (on_send) on_send(r.sent_at, serial_);
-  const auto ec = impl_->secure ? co_await impl_->write_read(*impl_->secure, request, parser)
-                                : co_await impl_->write_read(*impl_->plain, request, parser);
+  const auto ec = impl_->secure
+                      ? co_await impl_->write_read(*impl_->secure, request, parser, hold_last_byte)
+                      : co_await impl_->write_read(*impl_->plain, request, parser, hold_last_byte);
   if (ec) {
     fail(ec, ec == beast::error::timeout ? "timeout" : "exchange");
     co_return r;

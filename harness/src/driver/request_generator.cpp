@@ -48,20 +48,20 @@ issue_request request_generator::next_single() {
   return make(resident, static_cast<scenario::channel>(channels_(rng_)));
 }
 
-void request_generator::next_arrival(std::vector<issue_request>& out) {
+std::optional<group_kind> request_generator::next_arrival(std::vector<issue_request>& out) {
   out.clear();
   if (!next_is_group()) {
     out.push_back(next_single());
-    return;
+    return std::nullopt;
   }
-  next_group(out, scenario_.concentration.group_size);
+  return next_group(out, scenario_.concentration.group_size);
 }
 
 bool request_generator::next_is_group() {
   return unit_(rng_) < scenario_.concentration.group_share;
 }
 
-void request_generator::next_group(std::vector<issue_request>& out, unsigned size) {
+group_kind request_generator::next_group(std::vector<issue_request>& out, unsigned size) {
   out.clear();
   // A group: members of the anchor's household or 戸籍, each through the next channel in turn,
   // so that window and store requests meet (④) and 戸籍 requests collide in the linkage (③).
@@ -82,6 +82,7 @@ void request_generator::next_group(std::vector<issue_request>& out, unsigned siz
     }
     out.push_back(r);
   }
+  return by_koseki ? group_kind::koseki : group_kind::household;
 }
 
 }  // namespace kofu::driver

@@ -319,6 +319,20 @@ scenario to_model(const json& d) {
   s.target.tls.client_cert = tls.at("client_cert").get<std::string>();
   s.target.tls.client_key = tls.at("client_key").get<std::string>();
   s.target.tls.verify = tls.at("verify").get<bool>();
+  if (const json& dh = t.at("deadline_header"); !dh.is_null()) {
+    s.target.deadline =
+        deadline_header{dh.at("name").get<std::string>(),
+                        dh.at("format").get<std::string>() == "grpc" ? deadline_header::format::grpc
+                                                                     : deadline_header::format::ms};
+  }
+  for (const json& rule : t.at("answer_classes")) {
+    answer_class out;
+    out.status = rule.at("status").get<unsigned>();
+    if (rule.contains("error")) out.error = rule.at("error").get<std::string>();
+    out.error_field = rule.at("error_field").get<std::string>();
+    out.outcome = rule.at("outcome").get<std::string>();
+    s.target.answer_classes.push_back(std::move(out));
+  }
 
   const json& p = d.at("population");
   s.population.residents = p.at("residents").get<std::uint64_t>();
@@ -347,6 +361,7 @@ scenario to_model(const json& d) {
       out.spikes.push_back({sp.at("at_s").get<double>(), sp.at("duration_s").get<double>(),
                             sp.at("rate").get<double>()});
     }
+    if (const json& n = ph.at("requests"); !n.is_null()) out.requests = n.get<std::uint64_t>();
     s.phases.push_back(std::move(out));
   }
 
@@ -363,6 +378,9 @@ scenario to_model(const json& d) {
   s.concentration.hot_share = c.at("hot_share").get<double>();
   s.concentration.group_share = c.at("group_share").get<double>();
   s.concentration.group_size = c.at("group_size").get<unsigned>();
+  const json& sync = c.at("last_byte_sync");
+  s.concentration.last_byte_sync_household = sync.at("household").get<bool>();
+  s.concentration.last_byte_sync_koseki = sync.at("koseki").get<bool>();
 
   const json& u = d.at("updates");
   s.updates.rate = u.at("rate").get<double>();
@@ -448,6 +466,18 @@ std::vector<std::string> semantic_problems(const json& d) {
   const json& t = d.at("target");
   if (t.at("kind").get<std::string>() == "urls" && !t.at("defects").empty()) {
     problems.push_back("/target/defects: defects apply only to the embedded reference server");
+  }
+  const json& classes = t.at("answer_classes");
+  for (std::size_t i = 0; i < classes.size(); ++i) {
+    const auto field = classes[i].at("error_field").get<std::string>();
+    try {
+      (void)json::json_pointer(field);
+    } catch (const json::exception&) {
+      problems.push_back(fmt::format(
+          "/target/answer_classes/{}/error_field: '{}' is not a JSON pointer ('~' must be "
+          "followed by 0 or 1)",
+          i, field));
+    }
   }
   const json& tls = t.at("tls");
   if (tls.at("client_cert").get<std::string>().empty() !=

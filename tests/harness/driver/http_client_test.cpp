@@ -161,4 +161,14 @@ TEST(HttpClientTest, ErrorStatusIsAnAnswer) {
   });
 }
 
+TEST(HttpClientTest, DeadlineHeaderValueInMillisecondsOrGrpcUnits) {
+  using kofu::driver::deadline_header_value;
+  using unit = kofu::scenario::deadline_header::format;
+  EXPECT_EQ(deadline_header_value(unit::ms, std::chrono::milliseconds(4995)), "4995");
+  EXPECT_EQ(deadline_header_value(unit::grpc, std::chrono::milliseconds(4995)), "4995m");
+  // Spent already: still a deadline, never "0" (read as "none" by some servers) or negative.
+  EXPECT_EQ(deadline_header_value(unit::ms, std::chrono::milliseconds(-3)), "1");
+  EXPECT_EQ(deadline_header_value(unit::grpc, std::chrono::milliseconds(0)), "1m");
+}
+
 }  // namespace

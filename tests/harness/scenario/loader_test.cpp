@@ -179,7 +179,62 @@ INSTANTIATE_TEST_SUITE_P(
                  {"/phases/0/duration_s: 0 is out of range: allowed above 0 up to 604800"}},
         bad_case{"weight beyond range",
                  with(R"("mix": {"channels": {"konbini": 1e7}})"),
-                 {"/mix/channels/konbini: 10000000 is out of range: allowed from 0 to 1000000"}}));
+                 {"/mix/channels/konbini: 10000000 is out of range: allowed from 0 to 1000000"}},
+        // Issue 14 items 3 and 4.
+        bad_case{"phase sized by zero requests",
+                 R"({"name": "x", "phases": [{"duration_s": 1, "requests": 0}]})",
+                 {"/phases/0/requests: 0 is out of range"}},
+        bad_case{"deadline header without a name",
+                 with(R"("target": {"deadline_header": {"format": "grpc"}})"),
+                 {"/target/deadline_header"}},
+        bad_case{"deadline header name with a space",
+                 with(R"("target": {"deadline_header": {"name": "X Timeout"}})"),
+                 {"/target/deadline_header/name"}},
+        bad_case{"answer class with an unknown outcome",
+                 with(R"("target": {"answer_classes": [{"status": 503, "outcome": "fine"}]})"),
+                 {"/target/answer_classes/0/outcome"}},
+        bad_case{"answer class code at a broken pointer",
+                 with(R"("target": {"answer_classes": [{"status": 503, "error": "busy",
+                      "error_field": "/a~2", "outcome": "retry"}]})"),
+                 {"/target/answer_classes/0/error_field: '/a~2' is not a JSON pointer"}},
+        bad_case{"unknown group kind to synchronise",
+                 with(R"("concentration": {"last_byte_sync": {"street": true}})"),
+                 {"/concentration/last_byte_sync/street: unknown key"}}));
+
+// Sizing, deadlines, safe refusals and group synchronisation (issue 14 items 3, 4): the defaults
+// count the protocol's safe refusals as retries and synchronise every group kind.
+TEST(ScenarioLoaderTest, ReadsLoadShapeSettingsAndTheirDefaults) {
+  auto d = parse_text(minimal, "min.json");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_FALSE(d->target.deadline.has_value());
+  EXPECT_FALSE(d->phases[0].requests.has_value());
+  EXPECT_TRUE(d->concentration.last_byte_sync_household);
+  EXPECT_TRUE(d->concentration.last_byte_sync_koseki);
+  ASSERT_EQ(d->target.answer_classes.size(), 3u);
+  EXPECT_EQ(d->target.answer_classes[0].status, 409u);
+  EXPECT_FALSE(d->target.answer_classes[0].error.has_value());
+  EXPECT_EQ(d->target.answer_classes[1].error, "print_timeout");
+  EXPECT_EQ(d->target.answer_classes[2].error, "busy");
+  EXPECT_EQ(d->target.answer_classes[2].error_field, "/error");
+  EXPECT_EQ(d->target.answer_classes[2].outcome, "retry");
+
+  auto s = parse_text(R"({"name": "t", "phases": [{"duration_s": 9, "requests": 500}],
+      "target": {"deadline_header": {"name": "grpc-timeout", "format": "grpc"},
+                 "answer_classes": [{"status": 200, "error": "E503", "error_field": "/result/code",
+                                     "outcome": "retry"}]},
+      "concentration": {"last_byte_sync": {"koseki": false}}})",
+                      "s.json");
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE(s->target.deadline.has_value());
+  EXPECT_EQ(s->target.deadline->name, "grpc-timeout");
+  EXPECT_EQ(s->target.deadline->unit, kofu::scenario::deadline_header::format::grpc);
+  EXPECT_EQ(s->phases[0].requests, 500u);
+  EXPECT_TRUE(s->concentration.last_byte_sync_household);
+  EXPECT_FALSE(s->concentration.last_byte_sync_koseki);
+  ASSERT_EQ(s->target.answer_classes.size(), 1u);  // listing rules replaces the default
+  EXPECT_EQ(s->target.answer_classes[0].error_field, "/result/code");
+  EXPECT_EQ(s->target.answer_classes[0].status, 200u);
+}
 
 // No number the loader accepts can wrap when it is converted (issue 15: duration_ms above 2^32).
 TEST(ScenarioLoaderTest, AcceptedMaximaConvertExactly) {

@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,8 @@ struct run_settings {
   std::atomic<bool>* stop = nullptr;  // optional: set to stop early (the driver may set it too)
   std::function<void(const progress&)> on_progress;  // caller's thread, about once a second
   std::filesystem::path exec_dir;                    // working folder of `exec` events
+  // Issue requests of the whole run at most (`kofu run --requests`); nullopt: the phases decide.
+  std::optional<std::uint64_t> request_limit;
   // How requests are written and answers read: the reference protocol unless set; never null.
   std::shared_ptr<const wire_protocol> wire = std::make_shared<reference_wire>();
 };

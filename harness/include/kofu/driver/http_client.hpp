@@ -85,11 +85,21 @@ class connection {
   // Sends `request` (Host and Content-Length are set here) and reads the answer, all within
   // `timeout`. Opens the connection first when there is none. `on_send` is called with the
   // connection's serial right before the first byte is written (to record the invoke).
+  // `hold_last_byte` (a group's gate, group_sync.hpp): on plain HTTP the request is written but
+  // for its last byte, then it is awaited, then the last byte goes out; over TLS (whose records
+  // cannot be cut at a byte the server completes on) it is awaited before the first byte. Its wait
+  // counts against `timeout`.
   boost::asio::awaitable<exchange_result> exchange(
       boost::beast::http::request<boost::beast::http::string_body>& request,
       std::chrono::milliseconds timeout,
-      const std::function<void(clock_type::time_point sent_at, std::uint64_t serial)>& on_send =
-          {});
+      const std::function<void(clock_type::time_point sent_at, std::uint64_t serial)>& on_send = {},
+      const std::function<boost::asio::awaitable<void>()>& hold_last_byte = {});
+
+  // Every request carries its remaining budget (the exchange's deadline less the time spent
+  // connecting) in this header; nullopt: none (the default).
+  void set_deadline_header(std::optional<scenario::deadline_header> header) {
+    deadline_header_ = std::move(header);
+  }
 
   // Bytes of an answer's body kept at most (see exchange_result); 0: default_body_limit.
   void set_body_limit(std::uint64_t bytes) {
@@ -116,6 +126,11 @@ class connection {
   std::uint64_t connects_ = 0;
   std::uint64_t stale_dropped_ = 0;
   std::uint64_t body_limit_ = default_body_limit;
+  std::optional<scenario::deadline_header> deadline_header_;
 };
+
+// A deadline header's value for `remaining` (at least 1 ms): "4995" (ms) or "4995m" (grpc).
+std::string deadline_header_value(scenario::deadline_header::format unit,
+                                  std::chrono::milliseconds remaining);
 
 }  // namespace kofu::driver

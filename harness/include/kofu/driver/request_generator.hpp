@@ -5,6 +5,7 @@
 // Deterministic for (scenario seed, worker). Not thread-safe: one per worker.
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct issue_request {
   issue_options options;
 };
 
+// What a group's members have in common: one household (住民票 of a family) or one 戸籍.
+enum class group_kind : std::uint8_t { household, koseki };
+
 class request_generator {
  public:
   request_generator(const scenario::scenario& sc, const population_index& population,
@@ -36,13 +40,15 @@ class request_generator {
   // One request (closed model, or an open-model arrival that is not a group).
   issue_request next_single();
   // An arrival: one request, or (with probability group_share) a group of group_size requests
-  // meant to be sent at the same instant. Replaces the contents of `out`.
-  void next_arrival(std::vector<issue_request>& out);
+  // meant to be sent at the same instant. Replaces the contents of `out`; returns the group's
+  // kind, nullopt for a single request.
+  std::optional<group_kind> next_arrival(std::vector<issue_request>& out);
   // Whether the next arrival is a group (true with probability group_share).
   bool next_is_group();
   // A group of `size` requests for members of one household or 戸籍 through different channels,
-  // meant to be sent at the same instant (the closed model sizes it to its users). Replaces `out`.
-  void next_group(std::vector<issue_request>& out, unsigned size);
+  // meant to be sent at the same instant (the closed model sizes it to its users). Replaces `out`;
+  // returns the group's kind.
+  group_kind next_group(std::vector<issue_request>& out, unsigned size);
 
  private:
   std::uint32_t pick_resident();

@@ -47,6 +47,22 @@ struct tls_settings {
   bool verify = true;
 };
 
+// Each issue request's remaining budget in a header (target.deadline_header).
+struct deadline_header {
+  enum class format : std::uint8_t { ms, grpc };
+  std::string name;  // e.g. "X-Request-Timeout-Ms", "grpc-timeout"
+  format unit = format::ms;
+};
+
+// How an issue answer counts (target.answer_classes): the first rule whose status (and body code,
+// when given) matches decides, before the protocol's own classes.
+struct answer_class {
+  unsigned status = 0;
+  std::optional<std::string> error;    // the code at error_field must be this; nullopt: any body
+  std::string error_field = "/error";  // JSON pointer into the answer's body
+  std::string outcome;                 // retry, refused or error
+};
+
 struct target_settings {
   bool embedded = true;           // start kofu-mock on loopback; otherwise drive `urls`
   std::vector<std::string> urls;  // base URLs, round-robin
@@ -55,6 +71,8 @@ struct target_settings {
   std::string admin_token;
   std::string profile;  // "reference" or a path (resolved against the scenario's folder)
   tls_settings tls;
+  std::optional<deadline_header> deadline;
+  std::vector<answer_class> answer_classes;
 };
 
 struct population_settings {
@@ -88,6 +106,8 @@ struct phase {
   double think_time_ms = 0;       // closed
   bool warmup = false;
   std::vector<spike> spikes;
+  // The phase ends after this many issue requests (or its duration, whichever comes first).
+  std::optional<std::uint64_t> requests;
 };
 
 struct request_mix {
@@ -104,6 +124,9 @@ struct concentration_settings {
   double hot_share = 0;
   double group_share = 0;
   unsigned group_size = 0;
+  // Last-byte synchronisation per group kind (concentration.last_byte_sync).
+  bool last_byte_sync_household = true;
+  bool last_byte_sync_koseki = true;
 };
 
 struct update_settings {
