@@ -26,6 +26,8 @@ packages=(
   chromium                  # headless browser test of report.html (render, print to A4 PDF, screenshot)
   poppler-utils             # pdfinfo: the page size of report.html printed by chromium
   fonts-ipafont-gothic      # a Japanese font, so that report.html's screenshots and PDF show kanji
+  libpoppler-cpp-dev libpoppler-private-dev # kofu reads PDF print data: text layer (poppler-cpp), drawn images (core)
+  libpng-dev                # the pixels of the population's seal PNGs, compared with a PDF's seal image
 )
 
 missing=()
