@@ -26,6 +26,7 @@
 #include "kofu/common/sha256.hpp"
 #include "kofu/driver/arrival_schedule.hpp"
 #include "kofu/driver/json_check.hpp"
+#include "kofu/driver/pdf_answer.hpp"
 #include "kofu/driver/profile_fit.hpp"
 #include "kofu/driver/reference_wire.hpp"
 #include "kofu/driver/request_generator.hpp"
@@ -117,7 +118,8 @@ std::optional<json> withhold_hostile_body(exchange_result& r) {
     reason =
         fmt::format("the answer's body is {} bytes, above the limit of {} (load.max_body_bytes)",
                     r.body_size, r.body.size());
-  } else if (!json_depth_within(r.body, max_answer_depth)) {
+  } else if (!is_pdf_content_type(r.content_type) && !json_depth_within(r.body, max_answer_depth)) {
+    // A PDF is not JSON: its brackets say nothing about nesting (print_wire reads it).
     reason = fmt::format("the answer nests deeper than {} levels", max_answer_depth);
   } else {
     return std::nullopt;
@@ -540,7 +542,8 @@ class worker : public driver_thread {
       if (!answer.error.empty()) line += ",\"error\":" + history::to_line(json(answer.error));
       if (fit_.sampling()) judge_fit(answer, result);
       if (sc.history.keep_body || outcome != "ok") {
-        append_body(line, result.body, result.content_type);
+        append_body(line, answer.recorded_body ? *answer.recorded_body : result.body,
+                    result.content_type);
       }
     } else {
       line += fmt::format(R"(,"outcome":"{}")", outcome);

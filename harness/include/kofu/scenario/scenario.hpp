@@ -55,6 +55,9 @@ struct target_settings {
   std::string admin_token;
   std::string profile;  // "reference" or a path (resolved against the scenario's folder)
   tls_settings tls;
+  // How issued certificates come: "json", or "pdf" print data (target.print, issue 12).
+  std::string print_format = "json";
+  std::uint64_t keep_pdf_bytes = 64ull << 20;  // PDFs kept as evidence in the run folder
 };
 
 struct population_settings {
