@@ -10,10 +10,12 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 
+#include "../harness/print/mini_pdf.hpp"
 #include "kofu/driver/pdf_answer.hpp"
 #include "kofu/print/pdf_reader.hpp"
 
@@ -26,24 +28,7 @@ std::string builtin_page() {
         fmt::format("BT /F1 10.5 Tf 56 {} Td (Label{}) Tj 114 0 Td (Value {} of row) Tj ET\n",
                     800 - row * 12, row, row);
   }
-  const std::vector<std::string> objects{
-      "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-      "/Resources << /Font << /F1 5 0 R >> >> >>",
-      fmt::format("<< /Length {} >>\nstream\n{}\nendstream", content.size(), content),
-      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
-  std::string out = "%PDF-1.4\n";
-  std::vector<std::size_t> offsets;
-  for (std::size_t i = 0; i < objects.size(); ++i) {
-    offsets.push_back(out.size());
-    out += fmt::format("{} 0 obj\n{}\nendobj\n", i + 1, objects[i]);
-  }
-  const std::size_t xref = out.size();
-  out += fmt::format("xref\n0 {}\n0000000000 65535 f \n", objects.size() + 1);
-  for (const auto o : offsets) out += fmt::format("{:010} 00000 n \n", o);
-  out += fmt::format("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{}\n%%EOF\n",
-                     objects.size() + 1, xref);
-  return out;
+  return kofu::print::test::pages_pdf({content});
 }
 
 const std::string& bench_pdf() {

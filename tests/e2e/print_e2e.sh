@@ -10,7 +10,7 @@ seconds=${2:-8}
 dialect=${3:-reference}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 kofu="$build/harness/kofu"
-export KOFU_MOCK="$build/mock_server/kofu-mock"
+export KOFU_MOCK=${KOFU_MOCK:-$build/mock_server/kofu-mock}
 out=$(mktemp -d "${TMPDIR:-/tmp}/kofu-print-e2e.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 scenario="$root/scenarios/catalogue/baseline.json"
