@@ -26,6 +26,13 @@ packages=(
   chromium                  # headless browser test of report.html (render, print to A4 PDF, screenshot)
   poppler-utils             # pdfinfo: the page size of report.html printed by chromium
   fonts-ipafont-gothic      # a Japanese font, so that report.html's screenshots and PDF show kanji
+  libcairo2-dev libpango1.0-dev # kofu-mock --print-format pdf: cairo draws the PDF; pango's package
+                            # brings HarfBuzz, FreeType and fontconfig, which shape and find the fonts
+  libpoppler-cpp-dev        # reads PDF print data back (kofu's PDF adapter, kofu-mock's print tests)
+  fonts-ipamj-mincho        # IPAmj明朝: the MJ character set with its IVS, for names on PDF print data
+  fonts-noto-cjk            # Noto Serif CJK JP: fallback for a character IPAmj明朝 lacks
+  libpoppler-private-dev    # kofu reads the images a PDF page draws (poppler core; poppler-cpp has no image API)
+  libpng-dev                # the pixels of the population's seal PNGs, compared with a PDF's seal image
 )
 
 missing=()

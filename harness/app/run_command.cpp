@@ -24,6 +24,7 @@
 #include "kofu/driver/driver.hpp"
 #include "kofu/driver/embedded_server.hpp"
 #include "kofu/history/encoder.hpp"
+#include "kofu/driver/pdf_answer.hpp"
 #include "kofu/history/writer.hpp"
 #include "kofu/population/reader.hpp"
 #include "kofu/reports/manifest.hpp"
@@ -43,6 +44,7 @@ struct run_args {
   bool defects_given = false;
   double duration = 0;         // 0: as the scenario says
   std::uint64_t requests = 0;  // 0: no bound by count (--requests)
+  std::string print_format;    // "": the scenario's target.print.format
   bool quiet = false;
   bool verify_after_only = false;  // no online verifier during the load
   bool force = false;              // clear an existing run folder first
@@ -339,6 +341,10 @@ int run(run_args& args) {
     sc.target.defects = args.defects;
     sc.document["target"]["defects"] = args.defects;
   }
+  if (!args.print_format.empty()) {
+    sc.target.print_format = args.print_format;
+    sc.document["target"]["print"]["format"] = args.print_format;
+  }
   if (args.duration > 0) apply_duration(sc, args.duration);
   auto parsed = kofu::app::parse_endpoints(sc);
   if (!parsed) {
@@ -419,6 +425,7 @@ int run(run_args& args) {
     }
   }
   auto loaded_wire = kofu::app::load_wire(sc);
+  if (loaded_wire) loaded_wire = kofu::app::with_print_data(*loaded_wire, sc, dir / "print");
   if (!loaded_wire) {
     std::fprintf(stderr, "kofu run: vendor profile rejected:\n%s\n",
                  loaded_wire.error().message.c_str());
@@ -496,6 +503,10 @@ int run(run_args& args) {
               {"tls_verify", sc.target.tls.verify},
               {"tls_certificate_sha256", tls_fingerprints},
               {"defects", sc.target.defects}};
+  // PDF print data: the layout the answers are read with (pdf_answer.hpp), for `kofu verify`.
+  if (const auto* print = dynamic_cast<const kofu::driver::print_wire*>(wire.get())) {
+    target["print"] = print->print_header();
+  }
   // The scenario as run, but never the token itself (issue 15 item 6).
   sc.document["target"]["admin_token"] =
       "<redacted " + token_fingerprint(sc.target.admin_token) + ">";
@@ -677,6 +688,11 @@ const kofu::app::command_registration registration(20, [](CLI::App& app, int& ex
                   "Stop after this many issue requests (the phases' durations still bound the "
                   "run in time; a phase's own `requests` bounds that phase); 1 to 10^12")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000'000}));
+  cmd->add_option("--print-format", args->print_format,
+                  "How the server answers issued certificates: json, or pdf print data "
+                  "(replaces the scenario's target.print.format; the embedded kofu-mock is "
+                  "started with the same)")
+      ->check(CLI::IsMember({"json", "pdf"}));
   cmd->add_flag("--quiet", args->quiet, "No progress lines");
   cmd->add_flag("--force", args->force,
                 "Clear the --out folder first when it already holds a run (otherwise an existing, "

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "kofu/common/sha256.hpp"
+#include "kofu/driver/pdf_answer.hpp"
 #include "kofu/driver/profile_wire.hpp"
 #include "kofu/driver/reference_wire.hpp"
 #include "kofu/population/generator.hpp"
@@ -97,6 +98,10 @@ result<std::unique_ptr<driver::embedded_server>> start_embedded(const scenario::
   o.population = population;
   o.defects = sc.target.defects;
   o.extra_args = sc.target.mock_args;
+  if (sc.target.print_format == "pdf") {
+    o.extra_args.push_back("--print-format");
+    o.extra_args.push_back("pdf");
+  }
   o.admin_token = sc.target.admin_token;
   o.log_file = log_file;
   o.tls = tls;
@@ -111,6 +116,28 @@ result<std::shared_ptr<const driver::wire_protocol>> load_wire(const scenario::s
   if (!loaded) return loaded.error();
   return wire(std::make_shared<driver::profile_wire>(
       std::make_shared<const driver::vendor_profile>(std::move(*loaded))));
+}
+
+result<std::shared_ptr<const driver::wire_protocol>> with_print_data(
+    std::shared_ptr<const driver::wire_protocol> wire, const scenario::scenario& sc,
+    const std::filesystem::path& keep_dir) {
+  if (sc.target.print_format != "pdf") return wire;
+  driver::print_settings settings;
+  const auto profile = wire->header_document();
+  if (profile.is_object() && profile.contains("print")) {
+    auto layout = driver::print_layout::parse(profile["print"], sc.target.profile + ": /print");
+    if (!layout) return layout.error();
+    settings.layout = std::move(*layout);
+  }
+  if (!keep_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(keep_dir, ec);
+    if (ec) return make_error(errc::io, keep_dir.string() + ": " + ec.message());
+    settings.keep_dir = keep_dir;
+  }
+  settings.keep_bytes = sc.target.keep_pdf_bytes;
+  return std::shared_ptr<const driver::wire_protocol>(
+      std::make_shared<driver::print_wire>(std::move(wire), std::move(settings)));
 }
 
 }  // namespace kofu::app

@@ -57,4 +57,11 @@ result<std::unique_ptr<driver::embedded_server>> start_embedded(
 // file and JSON path.
 result<std::shared_ptr<const driver::wire_protocol>> load_wire(const scenario::scenario& sc);
 
+// With target.print.format "pdf": `wire` behind driver::print_wire, its print layout the
+// profile's `print` section (or the reference layout), PDFs kept in `keep_dir` (created; empty:
+// none kept) up to target.print.keep_pdf_bytes. Otherwise `wire` itself.
+result<std::shared_ptr<const driver::wire_protocol>> with_print_data(
+    std::shared_ptr<const driver::wire_protocol> wire, const scenario::scenario& sc,
+    const std::filesystem::path& keep_dir);
+
 }  // namespace kofu::app

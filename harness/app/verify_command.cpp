@@ -18,6 +18,7 @@
 
 #include "command_registry.hpp"
 #include "kofu/driver/vendor_profile.hpp"
+#include "kofu/print/print_evidence.hpp"
 #include "kofu/reports/artifacts.hpp"
 #include "kofu/reports/report_json.hpp"
 #include "kofu/reports/summary_text.hpp"
@@ -63,6 +64,8 @@ int run_verify(const std::string& dir, const verify_args& args) {
     fmt::print(stderr, "{}: {}\n", args.command, result.error().message);
     return 2;
   }
+  // Findings on PDF answers get the page they name as a PNG beside the kept PDF (issue 12).
+  kofu::print::attach_print_evidence(dir, result->report);
   if (auto written = kofu::reports::write_all(dir, result->report, {args.sign_key}); !written) {
     fmt::print(stderr, "{}: {}\n", args.command, written.error().message);
     return 2;

@@ -1,5 +1,6 @@
 // kofu-mock: the reference certificate-issuance server (DESIGN §4, §8a).
 //   kofu-mock --population FILE [--listen ADDR:PORT] [--defect NAME ...] [--dialect NAME]
+//             [--print-format json|pdf]
 // The first line on standard output is "listening on http://ADDR:PORT" (or https://).
 
 #include <fmt/format.h>
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   int race_window_ms = -1, print_ms = -1, print_timeout_ms = 200, read_timeout_ms = 10'000;
   std::string spool_dir;
   std::string dialect = "reference";
+  std::string print_format = "json";
   app.add_option("--population", population, "population file (JSON Lines)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -56,6 +58,11 @@ int main(int argc, char** argv) {
                  "(docs/vendor-ja.md, an invented vendor API); the processing and the defects "
                  "behind it are the same")
       ->check(CLI::IsMember({"reference", "vendor-ja"}))
+      ->capture_default_str();
+  app.add_option("--print-format", print_format,
+                 "what an issued certificate is answered as: json (its fields) or pdf (print "
+                 "data, docs/print-data.md); errors stay JSON either way")
+      ->check(CLI::IsMember({"json", "pdf"}))
       ->capture_default_str();
   app.add_option("--threads", options.threads, "I/O threads (0 = max(2, cores))");
   app.add_option("--linkage-threads", options.linkage_threads, "戸籍 linkage threads")
@@ -126,6 +133,8 @@ int main(int argc, char** argv) {
     options.print_timeout = std::chrono::milliseconds(print_timeout_ms);
     options.read_timeout = std::chrono::milliseconds(read_timeout_ms);
     if (!spool_dir.empty()) options.spool_dir = spool_dir;
+    options.print =
+        print_format == "pdf" ? kofu::mock::print_format::pdf : kofu::mock::print_format::json;
     options.dialect = dialect == "vendor-ja" ? kofu::mock::wire_dialect::vendor_ja
                                              : kofu::mock::wire_dialect::reference;
 #ifdef KOFU_MOCK_BUILD

@@ -8,7 +8,7 @@ namespace {
 constexpr std::array<std::string_view, defect_count> kNames = {
     "timeout-partial-release",  "reflection-race", "linkage-overwrite", "channel-slot",
     "stale-index-after-update", "init-omission",   "spool-collision",   "cancelled-seal",
-    "no-version-check",
+    "no-version-check",         "page-interleave", "font-fallback",
 };
 
 }  // namespace

@@ -261,6 +261,12 @@ asio::awaitable<http_reply> issuance_pipeline::issue(issue_request req) {
     }
     print_data = std::move(printed->data);
   }
+  http_reply reply{200, std::move(print_data), "application/json"};
+  if (ctx_.options.print == print_format::pdf) {
+    auto print_op = ctx_.pdf_print.print(reply.body, req.channel);
+    reply = co_await std::move(print_op);
+    if (reply.status != 200) co_return reply;
+  }
 
   // ---- before answering: every printed record must still be at the version printed ----
   if (version_check) {
@@ -277,7 +283,7 @@ asio::awaitable<http_reply> issuance_pipeline::issue(issue_request req) {
       }
     }
   }
-  co_return http_reply{200, std::move(print_data), "application/json"};
+  co_return reply;
 }
 
 }  // namespace kofu::mock

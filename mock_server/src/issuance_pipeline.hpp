@@ -8,7 +8,8 @@
 //                       with the snapshot's; the layout decides the optional columns
 //   4. sealing          serial, issued_at, canonical JSON and the digest bound to the application
 //                       number
-//   5. printing         print_spool slot → printer thread → the answer body
+//   5. printing         print_spool slot → printer thread → the answer body; with
+//                       --print-format pdf, the PDF drawn from it (pdf_print_stage.hpp)
 // and, before answering, every printed record's version is compared with the registry's current
 // one: any change in flight answers 409 data_changed_retry. Every intermediate item carries the
 // application number of its request.

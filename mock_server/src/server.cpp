@@ -27,6 +27,7 @@
 #include "connection_deadline.hpp"
 #include "issuance_pipeline.hpp"
 #include "kofu/mock/population_loader.hpp"
+#include "pdf_writer.hpp"
 #include "reflection_service.hpp"
 #include "service_context.hpp"
 #include "vendor_ja_dialect.hpp"
@@ -90,6 +91,8 @@ server::impl::impl(server_options options) : options_(std::move(options)) {
     throw std::runtime_error(
         fmt::format("--spool-dir {}: not a directory", options_.spool_dir->string()));
   }
+  // A missing font package is a setup error, not a failed answer.
+  if (options_.print == print_format::pdf) load_print_fonts();
   ctx_ = std::make_unique<service_context>(
       options_, std::get<std::vector<resident_record>>(std::move(loaded)));
   pipeline_ = std::make_unique<issuance_pipeline>(*ctx_);
@@ -397,6 +400,7 @@ asio::awaitable<http_reply> server::impl::route(const http::request<http::string
                     {"defects", ctx_->defects.names()}};
     // The reference answer stays as docs/protocol.md has it; no "dialect" means reference.
     if (vendor_ja_) version["dialect"] = "vendor-ja";
+    if (options_.print == print_format::pdf) version["print_format"] = "pdf";
     co_return json_reply(200, version);
   }
   if (target == "/metrics") {

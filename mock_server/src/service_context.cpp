@@ -30,7 +30,9 @@ service_context::service_context(const server_options& o, std::vector<resident_r
       gateway(o.defects.has(defect::channel_slot)),
       layouts(o.defects.has(defect::init_omission)),
       linkage(residents, o.defects.has(defect::linkage_overwrite), race_window, o.linkage_threads),
-      spool(o.effective_print_time(), o.spool_dir, o.defects.has(defect::spool_collision)) {
+      spool(o.effective_print_time(), o.spool_dir, o.defects.has(defect::spool_collision)),
+      pdf_print(o.defects.has(defect::page_interleave), o.defects.has(defect::font_fallback),
+                race_window) {
   // The seal register starts from the records as loaded.
   for (const auto& r : residents.all()) seals.set(r->resident_id, seal_status_of(*r));
 }

@@ -16,6 +16,7 @@
 #include "layout_templates.hpp"
 #include "maintenance_window.hpp"
 #include "metrics.hpp"
+#include "pdf_print_stage.hpp"
 #include "print_spool.hpp"
 #include "seal_register.hpp"
 
@@ -35,6 +36,7 @@ struct service_context {
   layout_templates layouts;
   koseki_linkage linkage;
   print_spool spool;
+  pdf_print_stage pdf_print;
   metrics stats;
 
   std::atomic<std::uint64_t> certificate_sequence{0};  // serial numbers

@@ -24,6 +24,7 @@
 
 #include "issue_request.hpp"
 #include "kofu/mock/registry.hpp"
+#include "paper_renderings.hpp"
 #include "sha256.hpp"
 #include "wareki.hpp"
 
@@ -34,13 +35,19 @@ namespace http = boost::beast::http;
 using nlohmann::json;
 using vendor_json = nlohmann::ordered_json;  // vendor answers keep the key order of the spec
 
+using paper::address_line;
+using paper::base64_decode;
+using paper::full_width_spaces;
+using paper::sex;
+using paper::text;
+using paper::wareki_date;
+
 namespace {
 
 constexpr std::string_view kIssuePath = "/api/koufu/v2/shinsei";
 constexpr std::string_view kIdoPath = "/api/jukiren/v1/ido";
 constexpr std::string_view kBatchPath = "/api/jukiren/v1/ido/ikkatsu";
 constexpr std::string_view kMaintenancePath = "/api/kanri/v1/hoshu";
-constexpr std::string_view kFullWidthSpace = "\u3000";
 
 // ---------------------------------------------------------------------------------------------
 // Answers
@@ -112,41 +119,6 @@ std::optional<std::string_view> to_vendor(std::span<const code_pair> table,
 // Renderings of the reference certificate (docs/vendor-ja.md, "Renderings")
 
 // The string at `key`, or "" when it is missing or not a string.
-std::string text(const json& obj, const char* key) {
-  if (!obj.is_object()) return {};
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// A full name the population writes with ASCII spaces (世帯主, 筆頭者): each becomes U+3000.
-std::string full_width_spaces(std::string_view name) {
-  std::string out;
-  out.reserve(name.size() + 4);
-  for (const char c : name) {
-    if (c == ' ') {
-      out += kFullWidthSpace;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// 和暦 when the date can be written so; any other text is printed as it stands.
-std::string wareki_date(const std::string& iso) { return wareki::from_iso(iso).value_or(iso); }
-
-std::string address_line(const json& a) {
-  return fmt::format("〒{}{}{}{}{}{}{}{}", text(a, "postal_code"), kFullWidthSpace,
-                     text(a, "prefecture"), text(a, "city"), text(a, "town"), text(a, "banchi"),
-                     kFullWidthSpace, text(a, "building"));
-}
-
-std::string sex(const std::string& reference) {
-  if (reference == "male") return "男";
-  if (reference == "female") return "女";
-  return reference;
-}
-
 // "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) → the same instant as "…+09:00" (JST); any other text as is.
 std::string jst(const std::string& utc) {
   const auto field = [&](std::size_t at, std::size_t n, int& out) {
@@ -180,10 +152,8 @@ vendor_json person_entry(const json& p) {
   out["頁"] = p.value("page", 1);
   out["住民票コード"] = text(p, "resident_id");
   const auto& name = p.contains("name") ? p["name"] : json();
-  out["氏名"] =
-      text(name, "family_kanji") + std::string(kFullWidthSpace) + text(name, "given_kanji");
-  out["氏名カナ"] =
-      text(name, "family_kana") + std::string(kFullWidthSpace) + text(name, "given_kana");
+  out["氏名"] = paper::kanji_name(name);
+  out["氏名カナ"] = paper::kana_name(name);
   out["生年月日"] = wareki_date(text(p, "birth_date"));
   out["性別"] = sex(text(p, "sex"));
   if (p.contains("address")) out["住所"] = address_line(p["address"]);
@@ -352,42 +322,6 @@ std::variant<issue_request, std::string> parse_shinsei(const json& j) {
   return req;
 }
 
-// Standard base64 (with padding) → bytes; nullopt when `text` is not that.
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  const auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    const bool last = i + 4 == text.size();
-    std::array<int, 4> v{};
-    int padding = 0;
-    for (std::size_t k = 0; k < 4; ++k) {
-      const char c = text[i + k];
-      if (c == '=' && last && k >= 2) {
-        ++padding;
-        v[k] = 0;
-        continue;
-      }
-      if (padding > 0) return std::nullopt;  // data after '='
-      v[k] = value(c);
-      if (v[k] < 0) return std::nullopt;
-    }
-    const auto bits = static_cast<std::uint32_t>((v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3]);
-    out += static_cast<char>((bits >> 16) & 0xff);
-    if (padding < 2) out += static_cast<char>((bits >> 8) & 0xff);
-    if (padding < 1) out += static_cast<char>(bits & 0xff);
-  }
-  return out;
-}
-
 // The seal on record for a resident as the translation of 印鑑廃止 needs it: nullopt for an
 // unknown resident, JSON null for none, else the seal object.
 using seal_lookup = std::function<std::optional<json>(const std::string& resident_id)>;
@@ -487,7 +421,7 @@ std::variant<resident_change, std::string> parse_ido(const json& j, const std::s
     // The token is the last word of 方書 (ASCII or full-width space between words).
     std::string building = a["方書"].get<std::string>();
     std::string token = building;
-    for (const std::string_view sep : {std::string_view(" "), kFullWidthSpace}) {
+    for (const std::string_view sep : {std::string_view(" "), paper::kFullWidthSpace}) {
       if (auto k = token.rfind(sep); k != std::string::npos) token = token.substr(k + sep.size());
     }
     if (token.empty()) {
@@ -700,6 +634,9 @@ asio::awaitable<http_reply> vendor_ja_dialect::issue(std::string_view body) {
   auto op = pipeline_.issue(std::get<issue_request>(std::move(parsed)));
   const http_reply reply = co_await std::move(op);
 
+  if (reply.status == 200 && reply.content_type == "application/pdf") {
+    co_return reply;  // --print-format pdf: the PDF is the certificate (docs/print-data.md)
+  }
   if (reply.status == 200) {
     // The print data, whoever's it is: translated as printed.
     const auto answer = json::parse(reply.body, nullptr, false);

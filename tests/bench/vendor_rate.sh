@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # kofu's closed-model rate against kofu-mock's vendor-ja dialect beside the reference dialect
-# (issue 11, "Speed"). Not a test: prints figures, measured side by side in one invocation.
+# (issue 11, "Speed"), or with PDF print data answers beside JSON answers (VARIANT pdf: kofu-mock
+# --print-format pdf, read by kofu with poppler; issue 12). Not a test: prints figures, measured
+# side by side in one invocation.
 #
-#   tests/bench/vendor_rate.sh BUILD_DIR [SECONDS] [ROUNDS]
+#   tests/bench/vendor_rate.sh BUILD_DIR [SECONDS] [ROUNDS] [vendor-ja|pdf]
 #
 # Runs scenarios/campaign.json (32 closed-model users, updates, batches, maintenance) for SECONDS
 # against the embedded kofu-mock, alternating reference and vendor-ja (through
@@ -15,15 +17,20 @@ set -euo pipefail
 BUILD=${1:?usage: vendor_rate.sh BUILD_DIR [SECONDS] [ROUNDS]}
 SECS=${2:-10}
 ROUNDS=${3:-2}
+VARIANT=${4:-vendor-ja}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 KOFU=$(cd "$BUILD" && pwd)/harness/kofu
 export KOFU_MOCK=$(cd "$BUILD" && pwd)/mock_server/kofu-mock
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 TICKS=$(getconf CLK_TCK)
-jq --arg p "$ROOT/scenarios/profiles/vendor-ja.json" \
-  '.target.profile = $p | .target.mock_args += ["--dialect", "vendor-ja"]' \
-  "$ROOT/scenarios/campaign.json" >"$WORK/vendor-ja.json"
+if [[ $VARIANT == pdf ]]; then
+  jq '.target.print = {"format": "pdf"}' "$ROOT/scenarios/campaign.json" >"$WORK/pdf.json"
+else
+  jq --arg p "$ROOT/scenarios/profiles/vendor-ja.json" \
+    '.target.profile = $p | .target.mock_args += ["--dialect", "vendor-ja"]' \
+    "$ROOT/scenarios/campaign.json" >"$WORK/vendor-ja.json"
+fi
 cp "$ROOT/scenarios/campaign.json" "$WORK/reference.json"
 
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -58,12 +65,13 @@ PY
 echo "campaign scenario, $SECS s a run, $(nproc) cores"
 for r in $(seq "$ROUNDS"); do
   one reference load-only --verify-after-only | tee -a "$WORK/all"
-  one vendor-ja load-only --verify-after-only | tee -a "$WORK/all"
+  one "$VARIANT" load-only --verify-after-only | tee -a "$WORK/all"
 done
 one reference online-verify | tee -a "$WORK/all"
-one vendor-ja online-verify | tee -a "$WORK/all"
-python3 - "$WORK/all" <<'PY'
+one "$VARIANT" online-verify | tee -a "$WORK/all"
+python3 - "$WORK/all" "$VARIANT" <<'PY'
 import re, sys, collections
+variant = sys.argv[2]
 rate = collections.defaultdict(list)
 kofu = collections.defaultdict(list)
 for line in open(sys.argv[1]):
@@ -71,9 +79,9 @@ for line in open(sys.argv[1]):
     rate[(f[0], f[1])].append(float(f[2]))
     kofu[(f[0], f[1])].append(float(f[7]))
 for mode in ("load-only", "online-verify"):
-    r, v = rate[("reference", mode)], rate[("vendor-ja", mode)]
-    kr, kv = kofu[("reference", mode)], kofu[("vendor-ja", mode)]
+    r, v = rate[("reference", mode)], rate[(variant, mode)]
+    kr, kv = kofu[("reference", mode)], kofu[(variant, mode)]
     if r and v:
-        print(f"{mode}: vendor-ja / reference rate = {sum(v)/len(v) / (sum(r)/len(r)):.2f}; "
+        print(f"{mode}: {variant} / reference rate = {sum(v)/len(v) / (sum(r)/len(r)):.2f}; "
               f"kofu CPU per answer {sum(kv)/len(kv):.1f} vs {sum(kr)/len(kr):.1f} µs")
 PY

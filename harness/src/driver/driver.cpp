@@ -27,6 +27,7 @@
 #include "kofu/driver/answer_classes.hpp"
 #include "kofu/driver/arrival_schedule.hpp"
 #include "kofu/driver/group_sync.hpp"
+#include "kofu/driver/pdf_answer.hpp"
 #include "kofu/driver/profile_fit.hpp"
 #include "kofu/driver/reference_wire.hpp"
 #include "kofu/driver/request_budget.hpp"
@@ -96,7 +97,8 @@ std::optional<json> withhold_hostile_body(exchange_result& r) {
     reason =
         fmt::format("the answer's body is {} bytes, above the limit of {} (load.max_body_bytes)",
                     r.body_size, r.body.size());
-  } else if (!json_depth_within(r.body, max_answer_depth)) {
+  } else if (!is_pdf_content_type(r.content_type) && !json_depth_within(r.body, max_answer_depth)) {
+    // A PDF is not JSON: its brackets say nothing about nesting (print_wire reads it).
     reason = fmt::format("the answer nests deeper than {} levels", max_answer_depth);
   } else {
     return std::nullopt;
@@ -594,7 +596,7 @@ class worker : public driver_thread {
       if (!answer->error.empty()) kept.error = answer->error;
       if (fit_.sampling()) judge_fit(*answer, result);
       if (sc.history.keep_body || outcome != "ok") {
-        kept.body = result.body;
+        kept.body = answer->recorded_body ? *answer->recorded_body : result.body;
         kept.content_type = result.content_type;
       }
     } else {

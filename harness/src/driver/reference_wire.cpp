@@ -56,7 +56,7 @@ http_request reference_wire::issue_request(const issue_fields& f) const {
 
 issue_answer reference_wire::classify_issue(unsigned status, const std::string&,
                                             std::string_view) const {
-  return {reference_issue_outcome(status), {}, std::nullopt};
+  return {reference_issue_outcome(status), {}, std::nullopt, std::nullopt};
 }
 
 verify::decoded_answer reference_wire::decode_issue(unsigned, const std::string& body) const {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "driver/vendor_answer.hpp"
+#include "kofu/driver/pdf_answer.hpp"
 #include "kofu/driver/population_export.hpp"
 
 namespace kofu::driver {
@@ -520,8 +521,15 @@ result<vendor_profile> vendor_profile::parse(const json& d, const std::string& s
   }
   section_reader top(d, "", problems);
   top.allow({"name", "description", "issue", "update", "reflection_batch", "maintenance", "render",
-             "supports", "export"});
+             "supports", "export", "print"});
   p.document_ = d;
+  // `print`: where the fields stand in the vendor's PDF print data (pdf_answer.hpp), checked here
+  // so that a wrong label fails at load like every other part of the profile.
+  if (const auto print = d.find("print"); print != d.end()) {
+    if (auto layout = print_layout::parse(*print, "/print"); !layout) {
+      problems.push_back(layout.error().message);
+    }
+  }
   if (const json* n = top.get("name", json::value_t::string, true)) p.name_ = n->get<std::string>();
   (void)top.get("description", json::value_t::string, false);
 
@@ -827,10 +835,10 @@ result<verify::answer_protocol> answer_protocol_from_header(const json& header) 
   const auto target = header.find("target");
   if (target == header.end() || !target->is_object()) return verify::answer_protocol{};
   const auto doc = target->find("profile_document");
-  if (doc == target->end() || doc->is_null()) return verify::answer_protocol{};
+  if (doc == target->end() || doc->is_null()) return with_print(header, verify::answer_protocol{});
   auto profile = vendor_profile::parse(*doc, "history header /target/profile_document");
   if (!profile) return profile.error();
-  return verify::answer_protocol{profile->decoder(), profile->rendering()};
+  return with_print(header, verify::answer_protocol{profile->decoder(), profile->rendering()});
 }
 
 }  // namespace kofu::driver

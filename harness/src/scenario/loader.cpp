@@ -313,6 +313,8 @@ scenario to_model(const json& d) {
   s.target.mock_args = t.at("mock_args").get<std::vector<std::string>>();
   s.target.admin_token = t.at("admin_token").get<std::string>();
   s.target.profile = t.at("profile").get<std::string>();
+  s.target.print_format = t.at("print").at("format").get<std::string>();
+  s.target.keep_pdf_bytes = t.at("print").at("keep_pdf_bytes").get<std::uint64_t>();
   const json& tls = t.at("tls");
   s.target.tls.ca_file = tls.at("ca_file").get<std::string>();
   s.target.tls.server_name = tls.at("server_name").get<std::string>();

@@ -66,6 +66,7 @@ std::vector<finding> request_checker::run() {
   check_answer_integrity();
   const type_spec spec = spec_of(inv_.certificate_type, inv_.options);
   check_document(spec);
+  check_pages();
 
   const std::uint32_t p = *req_.resident;
   const resident& subject_record = m_.initial(p);
@@ -145,8 +146,11 @@ std::vector<finding> request_checker::run() {
         continue;
       }
       if (!is_subject && (!spec.many_persons || !is_expected_member(p, *q))) {
+        // In print data the page is named: a whole page of another household's persons is
+        // the sign of a page from another certificate.
         add(finding_kind::foreign_data,
-            {fmt::format("persons[{}]", i),
+            {c.pages.empty() ? fmt::format("persons[{}]", i)
+                             : fmt::format("page {}: persons[{}]", x.page, i),
              fmt::format("R{} {}", x.resident_id, x.name.family_kanji + " " + x.name.given_kanji),
              "", fmt::format("R{} (not in the subject's 世帯/戸籍)", x.resident_id)},
             q);

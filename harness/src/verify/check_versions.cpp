@@ -272,6 +272,19 @@ void request_checker::check_person(const printed_person& x, std::size_t index, s
       add(finding_kind::aborted, std::move(d));
       continue;
     }
+    if (f != field::seal && f != field::tax) {
+      // A font fallback's look-alike of one of the person's own values: PHANTOM, never a
+      // namesake's (glyph_substitution.cpp).
+      std::optional<std::string> substitution;
+      for (std::uint32_t i = w.lo; i <= w.hi && !substitution; ++i) {
+        substitution = detail::glyph_substitution(d.printed, record_text(f, tl[i].record, m_));
+      }
+      if (substitution) {
+        d.source = std::move(*substitution);
+        add(finding_kind::phantom, std::move(d));
+        continue;
+      }
+    }
     std::optional<std::uint32_t> source;
     if (const auto key = index_key(f, x, c)) {
       // Prefer a source whose version was allowed during this request; else any.

@@ -46,6 +46,11 @@ struct observation {
   std::int64_t lag_ns = 0;
 };
 
+// Whether `printed` is `expected` with characters outside JIS X 0208 replaced by look-alikes or
+// variation selectors dropped (a print path's font fallback): says which, or nullopt
+// (glyph_substitution.cpp).
+std::optional<std::string> glyph_substitution(std::string_view printed, std::string_view expected);
+
 // The leak graph of checker::summary(): the edges, and the swaps, shifts, chains, duplicates and
 // victims they make (leak_graph.cpp).
 leak_graph build_leak_graph(const std::vector<leak_edge>& edges);
@@ -79,6 +84,8 @@ class request_checker {
   // document, before whose it is.
   void check_answer_integrity();
   void check_document(const detail::type_spec& spec);
+  // Print data: each page's application number, serial and page number (check_pages.cpp).
+  void check_pages();
   // NOT_ISSUABLE for an 印鑑登録証明書 whose seal was not registered (check_document.cpp).
   void check_seal_registered(std::uint32_t p);
   void check_person(const printed_person& x, std::size_t index, std::uint32_t q, bool subject,

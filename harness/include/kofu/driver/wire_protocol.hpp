@@ -63,6 +63,9 @@ struct issue_answer {
   // The body parsed as JSON, when the protocol parsed it and it is JSON (the reference protocol
   // does not parse on this path: its verifier decodes the text).
   std::optional<nlohmann::json> document;
+  // What the history keeps as the answer's `body` instead of the bytes received (one line of
+  // JSON): print data read from a PDF answer (pdf_answer.hpp). nullopt: the bytes as received.
+  std::optional<std::string> recorded_body;
 };
 
 // An update or reflection batch answer as the protocol reads it, with what the history keeps.

@@ -73,6 +73,9 @@ struct target_settings {
   tls_settings tls;
   std::optional<deadline_header> deadline;
   std::vector<answer_class> answer_classes;
+  // How issued certificates come: "json", or "pdf" print data (target.print, issue 12).
+  std::string print_format = "json";
+  std::uint64_t keep_pdf_bytes = 64ull << 20;  // PDFs kept as evidence in the run folder
 };
 
 struct population_settings {

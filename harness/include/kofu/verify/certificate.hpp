@@ -48,6 +48,17 @@ struct printed_koseki {
   std::string hittousha;
 };
 
+// One page of print data (a PDF answer, issue 12) as its header and footer print it: each page
+// must carry the certificate's application number and serial, and its place "k/N".
+struct page_footer {
+  std::int64_t page = 0;  // 1-based place in the document
+  std::string application_number;
+  std::string serial;
+  std::string page_label;           // as printed ("2/3"); "" when the page prints none
+  std::int64_t printed_number = 0;  // k of "k/N" (0 when unreadable)
+  std::int64_t printed_total = 0;   // N of "k/N"
+};
+
 struct printed_certificate {
   std::string application_number;  // as echoed
   std::string type;
@@ -59,6 +70,8 @@ struct printed_certificate {
   std::optional<printed_seal> seal;
   std::optional<population::tax_record> tax;
   std::optional<printed_koseki> koseki;
+  // Print data only (empty for answers that have no pages): each page's header and footer.
+  std::vector<page_footer> pages;
 };
 
 struct decoded_answer {

@@ -20,9 +20,11 @@ enum class defect : std::uint8_t {
   spool_collision,           // spool file names from a per-process counter
   cancelled_seal,            // seal cancellation reaches the seal register late
   no_version_check,          // the version comparison before answering is switched off
+  page_interleave,           // PDF continuation pages spooled by page number only
+  font_fallback,             // office print path unloads the store path's MJ font
 };
 
-inline constexpr std::size_t defect_count = 9;
+inline constexpr std::size_t defect_count = 11;
 
 // Kebab-case name as used on the command line (`--defect timeout-partial-release`).
 std::string_view defect_name(defect d);

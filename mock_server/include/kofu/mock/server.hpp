@@ -30,6 +30,12 @@ enum class wire_dialect {
   vendor_ja,  // docs/vendor-ja.md: an invented vendor API in Japanese, result codes under 200
 };
 
+// What an issued certificate is answered as.
+enum class print_format {
+  json,  // the certificate's fields (docs/protocol.md, docs/vendor-ja.md)
+  pdf,   // print data: a PDF per certificate (docs/print-data.md)
+};
+
 struct server_options {
   std::filesystem::path population;  // the population file (docs/population.md)
   std::string listen_address = "127.0.0.1";
@@ -38,6 +44,7 @@ struct server_options {
   unsigned linkage_threads = 2;  // 戸籍 linkage component's own threads
   defect_set defects;
   wire_dialect dialect = wire_dialect::reference;
+  print_format print = print_format::json;
   tls_options tls;
   std::string admin_token;  // bearer token for /v1/admin/*; empty = admin disabled
   unsigned instance = 1;    // appears in certificate serials (C-<instance>-…)

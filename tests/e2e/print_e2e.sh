@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End to end for PDF print data (issue 12): kofu runs against kofu-mock --print-format pdf (the
+# embedded server, started so by `kofu run --print-format pdf`). A clean run must pass; with
+# `page-interleave` the run must find FOREIGN_DATA that names a page and a victim resident, with
+# the page kept as a PNG beside the PDF; with `font-fallback` it must find PHANTOM naming the
+# substituted glyph. Usage: tests/e2e/print_e2e.sh BUILD_DIR [SECONDS] [reference|vendor-ja]
+set -euo pipefail
+build=${1:?usage: print_e2e.sh BUILD_DIR [SECONDS] [reference|vendor-ja]}
+seconds=${2:-8}
+dialect=${3:-reference}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+kofu="$build/harness/kofu"
+export KOFU_MOCK=${KOFU_MOCK:-$build/mock_server/kofu-mock}
+out=$(mktemp -d "${TMPDIR:-/tmp}/kofu-print-e2e.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+scenario="$root/scenarios/catalogue/baseline.json"
+[[ $dialect == vendor-ja ]] && scenario="$root/scenarios/demo-vendor-ja.json"
+
+run() {  # name, extra args…; prints the exit code
+  local name=$1
+  shift
+  set +e
+  "$kofu" run "$scenario" --out "$out/$name" --duration "$seconds" --print-format pdf --quiet \
+    --lang en "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  set -e
+  echo "$rc"
+}
+fail() {
+  echo "print_e2e: $*" >&2
+  exit 1
+}
+
+rc=$(run clean)
+[[ $rc == 0 ]] || { tail -20 "$out/clean.log" >&2; fail "the clean run exited $rc (want 0: pass)"; }
+answered=$(jq -r '.answered' "$out/clean/report.json")
+((answered > 100)) || fail "the clean run answered only $answered certificates"
+jq -e '.verdict == "pass"' "$out/clean/report.json" >/dev/null || fail "clean run not pass"
+ls "$out/clean/print/"*.pdf >/dev/null || fail "the clean run kept no PDF"
+echo "clean ($dialect): pass, $answered PDF certificates verified"
+
+rc=$(run interleave --defect page-interleave)
+[[ $rc == 1 ]] || fail "page-interleave: exit $rc (want 1: findings)"
+report="$out/interleave/report.json"
+jq -e '.findings_by_kind.FOREIGN_DATA > 0' "$report" >/dev/null ||
+  fail "page-interleave: no FOREIGN_DATA ($(jq -c .findings_by_kind "$report"))"
+page_finding=$(jq -c '[.findings[] | select(.kind == "FOREIGN_DATA") |
+  select(any(.evidence.diff[]; .path | test("^page [0-9]+"))) | select(.victim_resident != null)][0]' "$report")
+[[ $page_finding != null ]] || fail "page-interleave: no FOREIGN_DATA that names a page and a victim"
+png=$(jq -r '.evidence.print.pages[0].png // empty' <<<"$page_finding")
+[[ -n $png && -s "$out/interleave/$png" ]] || fail "page-interleave: the page is not kept as PNG"
+echo "page-interleave: $(jq -c .findings_by_kind "$report"); e.g. $(jq -r '[.evidence.diff[0].path, .victim_resident] | join(" from R")' <<<"$page_finding"), $png"
+
+rc=$(run fallback --defect font-fallback)
+[[ $rc == 1 ]] || fail "font-fallback: exit $rc (want 1: findings)"
+report="$out/fallback/report.json"
+jq -e '[.findings[] | select(.kind == "PHANTOM") | .evidence.diff[] |
+  select(.source | test("printed as|dropped"))] | length > 0' "$report" >/dev/null ||
+  fail "font-fallback: no PHANTOM naming a substituted glyph ($(jq -c .findings_by_kind "$report"))"
+echo "font-fallback: $(jq -c .findings_by_kind "$report"); e.g. $(jq -r '[.findings[] | select(.kind == "PHANTOM") | .evidence.diff[] | select(.source | test("printed as|dropped")) | .source][0]' "$report")"
