@@ -10,7 +10,9 @@
 #include <set>
 #include <thread>
 
+#include "certificate_pages.hpp"
 #include "mock_fixture.hpp"
+#include "pdf_pages.hpp"
 #include "test_support.hpp"
 
 namespace kofu::mock::test {
@@ -650,6 +652,183 @@ TEST_F(DefectsTest, AllDefectsStayQuietOneRequestAtATime) {
   describe(o);
   EXPECT_EQ(o.retries + o.refused, 0u) << describe(o);
   EXPECT_GT(o.answered, 50u);
+}
+
+// ---- The PDF print path's defects (--print-format pdf, docs/print-data.md). Answers are read
+// ---- back from the PDF's text layer with poppler.
+
+// Active members of r's household, by resident id.
+std::set<std::string> household_of(const std::vector<json>& population, const json& r) {
+  std::set<std::string> out;
+  for (const auto& m : population) {
+    if (m["household_id"] == r["household_id"] && m["status"] == "active") {
+      out.insert(m["resident_id"].get<std::string>());
+    }
+  }
+  return out;
+}
+
+// What is wrong with a PDF answer to `app`: a page that names another application, a person
+// outside `members`, or a name not printed as registered; empty when nothing is.
+std::string pdf_problem(const std::string& body, const std::string& app,
+                        const std::vector<json>& population, const std::set<std::string>& members) {
+  const auto pdf = read_pdf(body);
+  if (!pdf.error.empty()) return app + ": " + pdf.error;
+  if (pdf.pages.empty()) return app + ": no pages";
+  for (std::size_t n = 0; n < pdf.pages.size(); ++n) {
+    const auto& page = pdf.pages[n];
+    if (page.value("申請番号") != app) {
+      return fmt::format("{}: page {} belongs to application {}", app, n + 1,
+                         page.value("申請番号").value_or("(none)"));
+    }
+    const auto ids = page.values("住民票コード");
+    const auto names = page.values("氏名");
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (members.count(ids[i]) == 0) {
+        return fmt::format("{}: page {} prints {}, not of the household", app, n + 1, ids[i]);
+      }
+      for (const auto& r : population) {
+        if (r["resident_id"] != ids[i]) continue;
+        const auto registered = r["name"]["family_kanji"].get<std::string>() + "\u3000" +
+                                r["name"]["given_kanji"].get<std::string>();
+        if (i >= names.size() || names[i] != registered) {
+          return fmt::format("{}: page {} prints {} as {}", app, n + 1, registered,
+                             i < names.size() ? names[i] : "(nothing)");
+        }
+      }
+    }
+  }
+  return {};
+}
+
+// Issues juminhyo (`scope`) for hot[i % hot.size()] on `channel_of(worker)` as PDFs under
+// kWorkers concurrent workers, each answer judged by pdf_problem.
+load_outcome pdf_load(std::uint16_t port, const std::vector<json>& population,
+                      const std::vector<json>& hot, const std::string& scope,
+                      const std::function<std::string(unsigned)>& channel_of,
+                      std::chrono::milliseconds duration, bool stop_at_first) {
+  outcome_recorder rec;
+  run_load(
+      port, kWorkers, kMaxRequests, duration,
+      [&](unsigned w, std::size_t i, http_client& client) {
+        const auto& r = hot[i % hot.size()];
+        const auto app = fmt::format("F-{}-{}", w, i);
+        auto res = client.post("/v1/issue", issue_body(app, r["card_serial"], "juminhyo",
+                                                       channel_of(w), {{"scope", scope}}));
+        std::string problem;
+        if (res.status == 200 && res.content_type != "application/pdf") {
+          problem = app + ": answered " + res.content_type;
+        } else if (res.status == 200) {
+          const auto members = scope == "household"
+                                   ? household_of(population, r)
+                                   : std::set<std::string>{r["resident_id"].get<std::string>()};
+          problem = pdf_problem(res.body, app, population, members);
+        }
+        rec.record(res, problem);
+      },
+      std::nullopt, stop_at_first ? rec.found() : rec.never());
+  return rec.outcome();
+}
+
+TEST_F(DefectsTest, PageInterleaveMixesPagesOfConcurrentCertificates) {
+  // Households of three or more print on two pages or more (two persons a page).
+  const auto hot =
+      hot_set(8, [](const json& r) { return household_of(*population_, r).size() >= 3; });
+  const auto store = [](unsigned) { return std::string("konbini"); };
+  {
+    auto server = start({"--print-format", "pdf", "--defect", "page-interleave"});
+    const auto o =
+        pdf_load(server->port(), *population_, hot, "household", store, kDefectDuration, true);
+    EXPECT_GT(o.wrong, 0u) << describe(o);
+    describe(o);
+    // A continuation page of another certificate; page 1 is never spooled.
+    EXPECT_NE(o.first_wrong.find("belongs to application"), std::string::npos) << describe(o);
+    EXPECT_EQ(o.first_wrong.find("page 1 "), std::string::npos) << describe(o);
+  }
+  {
+    auto server = start({"--print-format", "pdf", "--race-window-ms", "2"});
+    const auto o =
+        pdf_load(server->port(), *population_, hot, "household", store, kControlDuration, false);
+    EXPECT_EQ(o.wrong, 0u) << describe(o);
+    describe(o);
+    EXPECT_GT(o.answered, 0u);
+  }
+}
+
+// Residents whose name a JIS X 0208-only copier cannot print as registered.
+std::vector<json> gaiji_named(const std::vector<json>& population, std::size_t n) {
+  std::vector<json> out;
+  std::set<std::string> households;
+  for (const auto& r : population) {
+    if (out.size() == n) break;
+    const auto family = r["name"]["family_kanji"].get<std::string>();
+    if (r["status"] != "active" || fold_to_jis_x0208(family) == family) continue;
+    if (!households.insert(r["household_id"].get<std::string>()).second) continue;
+    out.push_back(r);
+  }
+  if (out.size() < 2) throw std::runtime_error("population has too few gaiji names");
+  return out;
+}
+
+TEST_F(DefectsTest, FontFallbackPrintsJisSubstitutesOnTheStoreChannel) {
+  const auto hot = gaiji_named(*population_, 8);
+  const auto mixed = [](unsigned w) { return std::string(w % 2 == 0 ? "konbini" : "window"); };
+  {
+    auto server = start({"--print-format", "pdf", "--defect", "font-fallback"});
+    const auto o =
+        pdf_load(server->port(), *population_, hot, "individual", mixed, kDefectDuration, true);
+    EXPECT_GT(o.wrong, 0u) << describe(o);
+    describe(o);
+    // The victim is a store request (even worker), its name folded.
+    EXPECT_EQ(o.first_wrong.rfind("F-", 0), 0u);
+    const auto worker = std::stoul(o.first_wrong.substr(2));
+    EXPECT_EQ(worker % 2, 0u) << describe(o);
+  }
+  {
+    auto server = start({"--print-format", "pdf", "--race-window-ms", "2"});
+    const auto o =
+        pdf_load(server->port(), *population_, hot, "individual", mixed, kControlDuration, false);
+    EXPECT_EQ(o.wrong, 0u) << describe(o);
+    describe(o);
+    EXPECT_GT(o.answered, 0u);
+  }
+}
+
+TEST_F(DefectsTest, FontFallbackStaysQuietWithStoreRequestsOnly) {
+  // The flaw needs an office job ending while a store job lays out its text.
+  const auto hot = gaiji_named(*population_, 8);
+  auto server = start({"--print-format", "pdf", "--defect", "font-fallback"});
+  const auto o = pdf_load(
+      server->port(), *population_, hot, "individual",
+      [](unsigned) { return std::string("konbini"); }, 2s, false);
+  EXPECT_EQ(o.wrong, 0u) << describe(o);
+  describe(o);
+  EXPECT_GT(o.answered, 0u);
+}
+
+TEST_F(DefectsTest, PrintDefectsStayQuietOneRequestAtATime) {
+  auto server =
+      start({"--print-format", "pdf", "--defect", "page-interleave", "--defect", "font-fallback"});
+  auto hot = gaiji_named(*population_, 3);
+  for (const auto& r :
+       hot_set(3, [](const json& r) { return household_of(*population_, r).size() >= 3; })) {
+    hot.push_back(r);
+  }
+  http_client client(server->port());
+  outcome_recorder rec;
+  for (std::size_t i = 0; i < 40; ++i) {
+    const auto& r = hot[i % hot.size()];
+    const auto app = fmt::format("Q-{}", i);
+    auto res = client.post("/v1/issue",
+                           issue_body(app, r["card_serial"], "juminhyo",
+                                      i % 2 == 0 ? "konbini" : "window", {{"scope", "household"}}));
+    rec.record(res, res.status == 200
+                        ? pdf_problem(res.body, app, *population_, household_of(*population_, r))
+                        : "");
+  }
+  const auto o = rec.outcome();
+  EXPECT_EQ(o.wrong, 0u) << describe(o);
+  EXPECT_EQ(o.answered, 40u) << describe(o);
 }
 
 }  // namespace

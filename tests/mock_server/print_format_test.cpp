@@ -1,8 +1,8 @@
 // kofu-mock --print-format pdf end to end: every certificate type, for residents whose names hold
-// gaiji (髙, 﨑), a non-BMP character (𠮷 U+20BB7) and an ideographic variation sequence (葛󠄀
-// = U+845B U+E0100), is answered as a PDF whose text layer, read back with poppler, gives every
-// value exactly as the population holds it (docs/print-data.md); a three-person household spans
-// two pages; both dialects answer errors as JSON.
+// gaiji (髙, 﨑), a non-BMP character (𠮷 U+20BB7) and an ideographic variation sequence
+// (葛󠄀 = U+845B U+E0100), is answered as a PDF whose text layer, read back with poppler, gives
+// every value exactly as the population holds it (docs/print-data.md); a three-person household
+// spans two pages; both dialects answer errors as JSON.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
