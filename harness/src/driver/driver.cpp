@@ -395,9 +395,11 @@ class worker : public driver_thread {
       // into the next phase (or past the run's end).
       if (clock_type::now() >= phase_end_ && !backlog_.empty()) drop_backlog();
       while (!backlog_.empty() && !stopped() && clock_type::now() < phase_end_) {
-        const pending_issue job = backlog_.front();
+        pending_issue job = std::move(backlog_.front());
         backlog_.pop_front();
-        co_await issue(*conns_[slot], slot, job);
+        // Named, not a temporary of the co_await expression (see user_loop).
+        auto op = issue(*conns_[slot], slot, std::move(job));
+        co_await std::move(op);
       }
       if (open_phase_done_ || stopped()) {
         if (stopped()) drop_backlog();
@@ -520,7 +522,11 @@ class worker : public driver_thread {
         break;
       }
       ++stats_.scheduled;
-      co_await issue(*conns_[slot], slot, {request, clock_type::now(), sync});
+      // A named job and a named operation: GCC 12 destroys a temporary holding a shared_ptr
+      // inside a co_await expression twice (seen as a crash when the gate was released).
+      pending_issue job{request, clock_type::now(), std::move(sync)};
+      auto op = issue(*conns_[slot], slot, std::move(job));
+      co_await std::move(op);
       // Thinking ends with the phase (and on stop), however long the scenario says it lasts.
       if (think_ms > 0)
         co_await sleep_until(timer, std::min(clock_type::now() + think, end), settings_.stop);

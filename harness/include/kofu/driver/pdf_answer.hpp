@@ -27,6 +27,7 @@
 #include "kofu/driver/wire_protocol.hpp"
 #include "kofu/print/pdf_reader.hpp"
 #include "kofu/verify/certificate.hpp"
+#include "kofu/verify/replay.hpp"
 #include "kofu/verify/resident_model.hpp"
 
 namespace kofu::driver {
