@@ -37,7 +37,7 @@ rc=$(run clean)
 [[ $rc == 0 || $rc == 1 ]] || { tail -20 "$out/clean.log" >&2; fail "the clean run exited $rc"; }
 answered=$(jq -r '.answered' "$out/clean/report.json")
 ((answered > 100)) || fail "the clean run answered only $answered certificates"
-jq -e '(.findings_by_kind | length) == 0' "$out/clean/report.json" >/dev/null ||
+jq -e '([.findings_by_kind[]] | add) == 0' "$out/clean/report.json" >/dev/null ||
   fail "the clean run has findings: $(jq -c .findings_by_kind "$out/clean/report.json")"
 ls "$out/clean/print/"*.pdf >/dev/null || fail "the clean run kept no PDF"
 echo "clean ($dialect): no finding in $answered PDF certificates"
