@@ -101,15 +101,17 @@ void timeline::on_event(const history_event& event) {
         if constexpr (!std::is_same_v<T, history_header>) last_ns_ = std::max(last_ns_, e.t);
         if constexpr (std::is_same_v<T, issue_invoke>) {
           ++at(e.t).sent;
-          issue_sent_[e.id] = {e.t, phases_.size()};
-          if (!phases_.empty()) ++phases_.back().sent;
+          // Before any phase event a request belongs to the first phase, whose event the driver
+          // may hand off after the first requests of the run (history order is not time order).
+          issue_sent_[e.id] = {e.t, std::max<std::size_t>(phases_.size(), 1)};
+          ++(phases_.empty() ? first_phase_ : phases_.back()).sent;
           note_in_flight(e.t);
         } else if constexpr (std::is_same_v<T, issue_complete>) {
           auto& b = at(e.t);
           const auto sent = issue_sent_.find(e.id);
-          phase* p = sent != issue_sent_.end() && sent->second.phase > 0
-                         ? &phases_[sent->second.phase - 1]
-                         : nullptr;
+          phase* p = sent == issue_sent_.end()              ? nullptr
+                     : sent->second.phase <= phases_.size() ? &phases_[sent->second.phase - 1]
+                                                            : &first_phase_;
           switch (e.outcome) {
             case issue_outcome::ok:
               ++b.answered;
@@ -174,9 +176,7 @@ void timeline::on_event(const history_event& event) {
             }
           } else if (e.name == "phase") {
             if (phases_.size() < max_windows) {
-              phases_.push_back({});
-              phases_.back().name = e.phase;
-              phases_.back().start_ns = e.t;
+              on_phase_start(e.phase, e.t);
             } else {
               ++phases_left_out_;
             }
@@ -194,6 +194,24 @@ double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
 double rounded_ms(double ms) { return std::round(ms * 1000.0) / 1000.0; }
 
 }  // namespace
+
+// A phase's event carries its boundary's time but can be handed off a little after requests of
+// the new phase: those still in flight move to it (the first phase takes every request sent
+// before any phase event).
+void timeline::on_phase_start(const std::string& name, std::int64_t t_ns) {
+  const std::size_t previous = phases_.size();  // index + 1 of the phase that ends here
+  phase next = previous == 0 ? std::move(first_phase_) : phase{};
+  next.name = name;
+  next.start_ns = t_ns;
+  phases_.push_back(std::move(next));
+  if (previous == 0) return;
+  for (auto& [id, r] : issue_sent_) {
+    if (r.phase != previous || r.sent_ns < t_ns) continue;
+    r.phase = previous + 1;
+    --phases_[previous - 1].sent;
+    ++phases_.back().sent;
+  }
+}
 
 json timeline::to_json() const {
   json buckets = json::array();

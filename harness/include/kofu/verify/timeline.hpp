@@ -111,17 +111,19 @@ class timeline {
  private:
   bucket& at(std::int64_t t_ns);  // widens the buckets as needed
   void note_in_flight(std::int64_t t_ns);
+  void on_phase_start(const std::string& name, std::int64_t t_ns);
 
   std::int64_t bucket_ns_ = first_bucket_ns;
   std::vector<bucket> buckets_;
   struct in_flight {
     std::int64_t sent_ns = 0;
-    std::size_t phase = 0;  // index in phases_ + 1; 0: sent before any phase event
+    std::size_t phase = 0;  // index in phases_ + 1 (past its end: first_phase_)
   };
   std::unordered_map<std::uint64_t, in_flight> issue_sent_;  // id → when and in which phase
   std::int64_t last_ns_ = 0;                                 // the latest event time seen
   std::vector<window> windows_;
   std::vector<phase> phases_;
+  phase first_phase_;  // what was sent before any phase event: the first phase's, once it comes
   std::uint64_t windows_left_out_ = 0;
   std::uint64_t phases_left_out_ = 0;
 };
