@@ -201,14 +201,15 @@ std::string leak_graph_svg(const json& leak_graph, std::size_t max_edges) {
         esc(recipients[pair.second]), requests);
   }
   const auto column = [&](const std::vector<std::string>& ids,
-                          const std::map<std::string, std::size_t>& other, double x, bool left) {
+                          const std::map<std::string, std::size_t>& other, double x,
+                          bool victim_side) {
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const double y = y_of(i, ids.size());
-      const char* cls = other.contains(ids[i]) ? "both" : left ? "victim" : "recipient";
+      const char* cls = other.contains(ids[i]) ? "both" : victim_side ? "victim" : "recipient";
       svg += fmt::format(R"(<circle class="node {}" cx="{:.1f}" cy="{:.1f}" r="6"/>)", cls, x, y);
       svg += fmt::format(
           R"(<text class="node-label" x="{:.1f}" y="{:.1f}" text-anchor="{}">{}</text>)",
-          x + (left ? -12 : 12), y + 4, left ? "end" : "start", esc(ids[i]));
+          x + (victim_side ? -12 : 12), y + 4, victim_side ? "end" : "start", esc(ids[i]));
     }
   };
   column(victims, recipient_row, x_victim, true);
