@@ -197,12 +197,11 @@ void checker::complete_impl(E&& e) {
       break;
   }
   if (e.outcome != issue_outcome::ok || !r.resident || !e.answer) {
-    // Never checked: a request without an answer of its own lost it (a refusal or a 409 is the
-    // server's answer to it).
-    if (r.resident) {
-      sources_.on_settled(r.source_handle,
-                          e.outcome == issue_outcome::timeout || e.outcome == issue_outcome::error);
-    }
+    // Never checked. A request that did not receive its own certificate may still have had its
+    // data produced and handed to another: a refusal or a 409 is what the server said, not proof
+    // that nothing was printed (a print that timed out and was released later is one of the
+    // 2023 failures). So it stays a candidate source, like a timeout or an error.
+    if (r.resident) sources_.on_settled(r.source_handle, true);
     if (e.outcome == issue_outcome::ok) {
       if (!r.resident)
         ++outcomes_.unknown_resident;
@@ -311,7 +310,13 @@ void checker::on_marker(const marker_event& e) {
       }
     }
     const auto it = std::find(phase_names_.begin(), phase_names_.end(), name);
-    if (it != phase_names_.end()) {
+    if (!phase_seen_) {
+      // Requests written before the first phase event were sent in the first phase (the driver
+      // writes the event with the phase's start time, after its first requests): as the
+      // timeline counts them (timeline.cpp).
+      phase_seen_ = true;
+      phase_names_[0] = std::move(name);
+    } else if (it != phase_names_.end()) {
       phase_ = static_cast<std::uint32_t>(it - phase_names_.begin());
     } else {
       phase_names_.push_back(std::move(name));
@@ -343,11 +348,15 @@ void checker::finish() {
 void checker::check(const pending_check& p) {
   request_checker rc(*this, p);
   std::vector<finding> found = rc.run();
-  // A request that received another resident's certificate lost its own answer: it may be the
-  // source of its resident's data on a later request (leak_sources.hpp).
-  const bool lost = std::any_of(found.begin(), found.end(), [](const finding& f) {
-    return f.kind == finding_kind::wrong_person;
-  });
+  // A request may be the source of its resident's data on a later request (leak_sources.hpp)
+  // unless it provably kept its own answer: a certificate of its resident is not enough, since a
+  // shift between two requests for the same resident looks right on the recipient, and only the
+  // echo of its own application number proves the answer was written for it (without an echo,
+  // a vendor's, nothing proves it: it stays a candidate).
+  const bool lost =
+      !p.echo_matches || std::any_of(found.begin(), found.end(), [](const finding& f) {
+        return f.kind == finding_kind::wrong_person;
+      });
   sources_.on_settled(p.request.source_handle, lost);
   if (found.empty()) return;
   ++requests_with_findings_;

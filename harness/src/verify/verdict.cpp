@@ -20,7 +20,10 @@ verification_summary checker::summary() const {
       finished_ ? outcomes_.unanswered : outcomes_.unanswered + total_in_flight_;
   s.exposure_counts = exposure_;
   for (std::size_t i = 0; i < phase_names_.size(); ++i) {
-    if (i == 0 && exposure_by_phase_[0].requests == 0 && phase_names_.size() > 1) continue;
+    if (i == 0 && phase_names_[0].empty() && exposure_by_phase_[0].requests == 0 &&
+        phase_names_.size() > 1) {
+      continue;
+    }
     s.exposure_by_phase.emplace_back(phase_names_[i], exposure_by_phase_[i]);
   }
   s.latency = latency_;

@@ -218,14 +218,11 @@ std::map<std::uint64_t, issue_request> issue_requests(const fs::path& history) {
   return out;
 }
 
-// DISABLED until issue 14 item 5 is finished: this test finds a real flaw in the leak graph. Run
-// against the pool, the classifier names a wrong source as certain (`class` shift/chain with
-// `victim_request` 22 where the reply was request 31's), and some ambiguous edges do not list the
-// true source: a source sent after the recipient, or whose lines reach the history after the
-// recipient's check, is not among the candidates when the edge is recorded. A certain source must
-// never be a guess, so the flaw is to be fixed in the classifier, not in this test.
-// Run it: kofu_driver_tests --gtest_also_run_disabled_tests --gtest_filter='OffByOnePool*'
-TEST(OffByOnePoolTest, DISABLED_LeakGraphNamesEachShiftedRepliesSourceAcrossWorkers) {
+// The truth is the application number each reply echoes; the leak graph does not use it to name a
+// source (a vendor need not echo one), only to rule a request out as a source: a request whose
+// answer echoed its own number provably kept its data. Requests of one group for the same
+// resident, sent at one instant, stay ambiguous: the timing cannot tell them apart.
+TEST(OffByOnePoolTest, LeakGraphNamesEachShiftedRepliesSourceAcrossWorkers) {
   if (!fs::exists(kofu::test::kofu_binary()) || !fs::exists(kofu::test::mock_binary())) {
     GTEST_SKIP() << "kofu or kofu-mock not built";
   }

@@ -669,6 +669,25 @@ TEST(CheckerTest, CountsExposurePerPhase) {
   EXPECT_TRUE(s.findings_by_kind == decltype(s.findings_by_kind){});
 }
 
+// The driver writes a phase's event with the phase's start time after its first requests: those
+// are the first phase's, not a phase without a name.
+TEST(CheckerTest, RequestsWrittenBeforeTheFirstPhaseEventAreItsOwn) {
+  cast c = make_cast();
+  history_builder h(c.pop);
+  const auto& p = c.pop[c.head];
+  checker run(resident_model(c.pop), checker_options{});
+  h.invoke_issue(1, 1000, p, "juminhyo");
+  h.complete_issue(1, 1500, answer_for(c.pop, p, "juminhyo", {}, 1, h, {p}, "C-1"));
+  run.on_event(h.events()[0]);
+  run.on_event(marker_event{500, "phase", "open", {}, {}});
+  run.on_event(h.events()[1]);
+  run.finish();
+  const auto s = run.summary();
+  ASSERT_EQ(s.exposure_by_phase.size(), 1u);
+  EXPECT_EQ(s.exposure_by_phase[0].first, "open");
+  EXPECT_EQ(s.exposure_by_phase[0].second.requests, 1u);
+}
+
 TEST(CheckerTest, VerdictUnknownWhenOverlapNeverReached) {
   cast c = make_cast();
   checker_options o;

@@ -359,10 +359,12 @@ class checker {
 
   outcome_counts outcomes_;
   exposure exposure_;
-  // Phases named by `phase` markers (the run's load phases); "" before the first marker.
+  // Phases named by `phase` markers (the run's load phases); the first one also holds the
+  // requests written before its marker ("" until it comes, and in a history without markers).
   std::vector<std::string> phase_names_{""};
   std::vector<exposure> exposure_by_phase_{exposure{}};
   std::uint32_t phase_ = 0;
+  bool phase_seen_ = false;
   latency_histogram latency_;
   std::vector<finding> findings_;
   std::vector<leak_edge> edges_;

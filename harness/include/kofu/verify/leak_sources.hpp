@@ -7,9 +7,13 @@
 // A request X for resident R can be the source of R's data printed on request B (sent at a,
 // answered at b) when X was sent before b and either
 //   - overlapped B (X still in flight after a), whatever X's own outcome, or
-//   - preceded B (answered at or before a, at most `horizon` earlier) and lost its own answer:
-//     a timeout or an error, or a certificate that was not its own (it received a shift itself).
-//     A request that got its own certificate kept its data; a later copy of it is not a shift.
+//   - preceded B (answered at or before a, at most `horizon` earlier) and did not provably keep
+//     its own answer: a timeout, an error, a refusal or a retry (what the server said is no proof
+//     that nothing was printed), another resident's certificate (it received a shift itself), or
+//     its resident's certificate without the echo of its own application number (a shift between
+//     two requests for one resident looks right on the recipient; a vendor that echoes nothing
+//     never proves it). A request whose answer echoed its own number kept its data; a later copy
+//     of it is a stale buffer, not a shift.
 // One candidate names the source; several make the edge ambiguous (all are reported, none is
 // chosen); none leaves it unsourced.
 //
