@@ -355,20 +355,22 @@ class worker : public driver_thread {
       }
       if (stopped()) break;
       const auto kind = generator_.next_arrival(group);
-      const auto gate = kind ? make_group(*kind, group.size()) : nullptr;
+      // The members that get a ticket and a place in the backlog: a group cut short by the
+      // request bound or a full backlog is announced with the members that will be sent.
+      const std::size_t first_new = backlog_.size();
       for (const auto& r : group) {
         // A request-bounded phase: an arrival without a ticket is not due (and not counted).
-        if (!budget_.take(phase_)) {
-          if (gate) gate->leave();
-          continue;
-        }
+        if (!budget_.take(phase_)) continue;
         ++stats_.scheduled;
         if (backlog_.size() >= max_backlog) {
           ++stats_.dropped;
-          if (gate) gate->leave();
           continue;
         }
-        backlog_.push_back({r, intended, gate});
+        backlog_.push_back({r, intended, nullptr});
+      }
+      if (kind && backlog_.size() > first_new) {
+        const auto gate = make_group(*kind, backlog_.size() - first_new);
+        for (std::size_t k = first_new; k < backlog_.size(); ++k) backlog_[k].group = gate;
       }
       stats_.max_backlog = std::max<std::uint64_t>(stats_.max_backlog, backlog_.size());
       // A group takes the places of the arrivals it stands for, so the rate stays as asked.
@@ -476,7 +478,7 @@ class worker : public driver_thread {
     const auto think = std::chrono::duration_cast<clock_type::duration>(
         std::chrono::duration<double, std::milli>(think_ms));
     std::vector<issue_request> group;
-    while (clock_type::now() < end && !stopped()) {
+    while (clock_type::now() < end && !stopped() && !budget_.exhausted(phase_)) {
       issue_request request;
       std::shared_ptr<group_sync> sync;
       if (gathering_ && gathering_->joined < gathering_->members.size()) {
@@ -501,7 +503,8 @@ class worker : public driver_thread {
                 think + std::chrono::milliseconds(50),
             end);
         // In slices, so that a stop request is noticed promptly.
-        while (!gate->released && !stopped() && clock_type::now() < limit) {
+        while (!gate->released && !stopped() && clock_type::now() < limit &&
+               !budget_.exhausted(phase_)) {
           gate->release.expires_at(
               std::min(limit, clock_type::now() + std::chrono::milliseconds(100)));
           co_await gate->release.async_wait(as_values);

@@ -212,6 +212,42 @@ TEST(LoadShapeTest, TargetCanCountARefusalCodeAsAnError) {
   EXPECT_EQ(summary["retry"], 0);
 }
 
+// A group gathered in the closed model waits for users to come free, at most one answer's
+// timeout. When the request bound ends the phase, no user comes: the group goes at once instead of
+// holding the run for the timeout (20 s here).
+TEST(LoadShapeTest, RequestBoundReleasesAClosedGroupThatNoUserWillJoin) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  run_kofu(dir, R"({"name": "cut-groups", "population": {"residents": 300, "seed": 4},
+      "load": {"workers": 1, "connections": 4, "timeout_ms": 20000},
+      "concentration": {"group_share": 1, "group_size": 3},
+      "phases": [{"duration_s": 60, "model": "closed", "users": 4, "requests": 4}],
+      "updates": {"rate": 0}})");
+  // Three users send a group; the fourth opened another that one user joins with the last
+  // ticket: the two others find the tickets used up and leave, so no third member ever comes.
+  const auto c = read_history(dir / "out");
+  EXPECT_EQ(c.invokes, 4u);
+  EXPECT_LT(run_json(dir / "out")["elapsed_s"].get<double>(), 10.0);
+}
+
+// In the open model a group cut short by the request bound is announced to the server with the
+// members actually sent, so the server sees every group complete.
+TEST(LoadShapeTest, OpenGroupCutByTheRequestBoundAnnouncesTheMembersSent) {
+  if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
+  kofu::test::temp_dir dir;
+  // Groups of 4 and a bound of 6: the second group is cut to 2 members.
+  run_kofu(dir, R"({"name": "cut-open-group", "population": {"residents": 300, "seed": 4},
+      "load": {"workers": 1, "connections": 8},
+      "concentration": {"group_share": 1, "group_size": 4},
+      "phases": [{"duration_s": 30, "rate": 50}],
+      "updates": {"rate": 0}})",
+           {"--requests", "6"});
+  EXPECT_EQ(read_history(dir / "out").invokes, 6u);
+  EXPECT_EQ(metric(dir / "out", "kofu_mock_group_arrival_spread_seconds_count"), 2.0);
+  EXPECT_EQ(metric(dir / "out", "kofu_mock_groups_open"), 0.0);
+  EXPECT_EQ(metric(dir / "out", "kofu_mock_group_headers_malformed_total"), 0.0);
+}
+
 TEST(LoadShapeTest, GroupsAreNamedToTheServerWhichMeasuresTheirSpread) {
   if (!binaries_built()) GTEST_SKIP() << "kofu or kofu-mock not built";
   for (const bool sync : {true, false}) {
