@@ -27,7 +27,6 @@ MOCK=$BUILD/mock_server/kofu-mock
 CATALOGUE=$ROOT/scenarios/catalogue
 OUT=${SYNC_OUT:-$BUILD/sync_arrival}
 command -v jq >/dev/null || { echo "sync_arrival: jq not installed"; exit 2; }
-command -v curl >/dev/null || { echo "sync_arrival: curl not installed"; exit 2; }
 [[ -x $KOFU && -x $MOCK ]] || { echo "sync_arrival: build $BUILD first (kofu, kofu-mock)"; exit 2; }
 mkdir -p "$OUT"
 # shellcheck source-path=SCRIPTDIR

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -96,6 +97,11 @@ temp_dir::temp_dir() {
 }
 
 temp_dir::~temp_dir() {
+  // KOFU_KEEP_TEST_DIRS=1 keeps every test's folder (run folders, histories) for a post-mortem.
+  if (const char* keep = std::getenv("KOFU_KEEP_TEST_DIRS"); keep != nullptr && *keep == '1') {
+    std::fprintf(stderr, "kept %s\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
