@@ -105,8 +105,9 @@ jq -R -s '
   def median: sort | if length == 0 then null elif length % 2 == 1 then .[(length - 1) / 2]
     else ((.[length / 2 - 1] + .[length / 2]) / 2) end;
   split("\n") | map(select(length > 0) | split("\t")
-    | {defect: .[0], sync: (.[1] == "true"), p50: (.[3] | tonumber?), p99: (.[4] | tonumber?),
-       detected: (.[5] == "1"), until_first: (.[6] | tonumber?)})
+    | {defect: .[0], sync: (.[1] == "true"), p50: ((.[3] | tonumber?) // null),
+       p99: ((.[4] | tonumber?) // null), detected: (.[5] == "1"),
+       until_first: ((.[6] | tonumber?) // null)})
   | group_by([.defect, (.sync | not)]) | map({defect: .[0].defect, sync: .[0].sync, runs: length,
       spread_p50_us: (map(.p50 | values) | median), spread_p99_us: (map(.p99 | values) | median),
       detected_share: ((map(select(.detected)) | length) / length),
