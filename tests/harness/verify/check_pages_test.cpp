@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -112,14 +113,19 @@ const field_diff* diff_at(const finding& f, const std::string& path) {
   return it == f.diffs.end() ? nullptr : &*it;
 }
 
-TEST(CheckPagesTest, TwoPagesOfOneCertificatePass) {
-  cast c = make_cast();
+// Request 1, the head's household 住民票 sent at 1000, answered at 2000 with print data whose
+// pages are `pages`; checked alone.
+std::unique_ptr<checker> head_request(const cast& c, std::vector<page_footer> pages) {
   history_builder h(c.pop);
   h.invoke_issue(1, 1000, c.head, "juminhyo", household_scope);
-  const std::string a = h.application_number(1);
-  h.complete_issue_decoded(
-      1, 2000, household_print(c, h, 1, {page(1, 2, a, "C-1-0001"), page(2, 2, a, "C-1-0001")}));
-  const auto r = h.run();
+  h.complete_issue_decoded(1, 2000, household_print(c, h, 1, std::move(pages)));
+  return h.run();
+}
+
+TEST(CheckPagesTest, TwoPagesOfOneCertificatePass) {
+  cast c = make_cast();
+  const std::string a = history_builder(c.pop).application_number(1);
+  const auto r = head_request(c, {page(1, 2, a, "C-1-0001"), page(2, 2, a, "C-1-0001")});
   EXPECT_TRUE(r->findings().empty()) << to_string(r->findings().front().kind);
   EXPECT_EQ(r->summary().final_verdict, verdict::pass);
 }
@@ -131,8 +137,7 @@ TEST(CheckPagesTest, WrongPageCountOrPlaceIsMalformed) {
     std::string path;  // of the first MALFORMED diff
   };
   cast c = make_cast();
-  history_builder names(c.pop);
-  const std::string a = names.application_number(1);
+  const std::string a = history_builder(c.pop).application_number(1);
   const std::string s = "C-1-0001";
   page_footer unnumbered = page(2, 2, a, s);
   unnumbered.page_label.clear();
@@ -148,10 +153,7 @@ TEST(CheckPagesTest, WrongPageCountOrPlaceIsMalformed) {
       {"a page without its number", {page(1, 2, a, s), unnumbered}, "page 2.page_number"},
   };
   for (const auto& pc : cases) {
-    history_builder h(c.pop);
-    h.invoke_issue(1, 1000, c.head, "juminhyo", household_scope);
-    h.complete_issue_decoded(1, 2000, household_print(c, h, 1, pc.pages));
-    const auto r = h.run();
+    const auto r = head_request(c, pc.pages);
     EXPECT_EQ(count(*r, finding_kind::malformed), 1u) << pc.name;
     EXPECT_EQ(count(*r, finding_kind::foreign_data), 0u) << pc.name;
     const finding* f = first_of(*r, finding_kind::malformed);
@@ -163,12 +165,8 @@ TEST(CheckPagesTest, WrongPageCountOrPlaceIsMalformed) {
 
 TEST(CheckPagesTest, AnotherSerialOnAPageIsForeignData) {
   cast c = make_cast();
-  history_builder h(c.pop);
-  h.invoke_issue(1, 1000, c.head, "juminhyo", household_scope);
-  const std::string a = h.application_number(1);
-  h.complete_issue_decoded(
-      1, 2000, household_print(c, h, 1, {page(1, 2, a, "C-1-0001"), page(2, 2, a, "C-1-0777")}));
-  const auto r = h.run();
+  const std::string a = history_builder(c.pop).application_number(1);
+  const auto r = head_request(c, {page(1, 2, a, "C-1-0001"), page(2, 2, a, "C-1-0777")});
   EXPECT_EQ(count(*r, finding_kind::foreign_data), 1u);
   EXPECT_EQ(count(*r, finding_kind::malformed), 0u);
   const finding* f = first_of(*r, finding_kind::foreign_data);
@@ -257,14 +255,9 @@ TEST(CheckPagesTest, TheSubjectsPageLostIsNoWrongPerson) {
 
 TEST(CheckPagesTest, APageNoRequestOfTheRunIssuedNamesNoVictim) {
   cast c = make_cast();
-  history_builder h(c.pop);
-  h.invoke_issue(1, 1000, c.head, "juminhyo", household_scope);
-  const std::string a = h.application_number(1);
-  h.complete_issue_decoded(
-      1, 2000,
-      household_print(
-          c, h, 1, {page(1, 2, a, "C-1-0001"), page(2, 2, "KOFU-999999-0000000001", "C-1-0001")}));
-  const auto r = h.run();
+  const std::string a = history_builder(c.pop).application_number(1);
+  const auto r = head_request(
+      c, {page(1, 2, a, "C-1-0001"), page(2, 2, "KOFU-999999-0000000001", "C-1-0001")});
   EXPECT_EQ(count(*r, finding_kind::foreign_data), 1u);
   const finding* f = first_of(*r, finding_kind::foreign_data);
   ASSERT_NE(f, nullptr);
