@@ -6,10 +6,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "kofu/common/sha256.hpp"
@@ -199,9 +201,46 @@ std::string manifest_canonical_bytes(const json& manifest) {
   return unsigned_part.dump(-1, ' ', false, json::error_handler_t::strict);
 }
 
+std::vector<std::string> print_evidence_files(const fs::path& dir) {
+  std::ifstream in(dir / "report.json", std::ios::binary);
+  if (!in) return {};
+  const json report = json::parse(in, nullptr, false);
+  std::set<std::string> files;
+  // A path kofu writes: print/NAME, one level, no way out of the folder.
+  auto take = [&](const json& value) {
+    if (!value.is_string()) return;
+    const std::string& name = value.get_ref<const std::string&>();
+    if (!name.starts_with("print/")) return;
+    const std::string_view rest = std::string_view(name).substr(6);
+    if (!rest.empty() && rest.find_first_of("/\\") == std::string_view::npos && rest != "." &&
+        rest != "..") {
+      files.insert(name);
+    }
+  };
+  const auto findings = report.is_object() ? report.find("findings") : report.end();
+  if (findings == report.end() || !findings->is_array()) return {};
+  for (const json& f : *findings) {
+    const json* print = f.is_object() && f.contains("evidence") && f["evidence"].is_object() &&
+                                f["evidence"].contains("print")
+                            ? &f["evidence"]["print"]
+                            : nullptr;
+    if (print == nullptr || !print->is_object()) continue;
+    if (const auto pdf = print->find("pdf"); pdf != print->end()) take(*pdf);
+    const auto pages = print->find("pages");
+    if (pages == print->end() || !pages->is_array()) continue;
+    for (const json& page : *pages) {
+      if (page.is_object() && page.contains("png")) take(page["png"]);
+    }
+  }
+  return {files.begin(), files.end()};
+}
+
 result<json> make_manifest(const fs::path& dir, const signing_key* key) {
   json artifacts = json::array();
-  for (const std::string_view name : run_folder_artifacts) {
+  std::vector<std::string> names(run_folder_artifacts.begin(), run_folder_artifacts.end());
+  const auto evidence = print_evidence_files(dir);
+  names.insert(names.end(), evidence.begin(), evidence.end());
+  for (const std::string& name : names) {
     const fs::path path = dir / name;
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) continue;

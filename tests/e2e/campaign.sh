@@ -16,6 +16,12 @@
 #    with a finding of the class that defect causes, and where the class names a victim
 #    (WRONG_PERSON, FOREIGN_DATA), the leak graph must name real residents of the population.
 #    spool-collision runs against two kofu-mock processes sharing one spool folder, round-robin.
+#    The print-path defects (page-interleave, font-fallback) run against PDF print data
+#    (scenarios/catalogue/print-data.json: kofu-mock --print-format pdf), PRINT_SECONDS each
+#    (the smaller of DEFECT_SECONDS and 3: reading PDFs and drawing evidence pages cost more per
+#    answer than JSON, and both defects strike within the first second), and must also show what
+#    tests/e2e/print_checks.sh asks: the page and the victim named, a fold named and attributed to
+#    nobody.
 # Exit 0 when every run behaved; 1 otherwise. Prints one line per run. Loopback only; every process
 # started here is stopped by its PID; every run is bounded by its duration.
 set -uo pipefail
@@ -36,9 +42,15 @@ command -v jq >/dev/null || { echo "campaign: jq not installed (scripts/setup.sh
 # scenario focused on it: cancelled-seal needs a 印鑑登録証明書 request within the moment a
 # cancellation is being reflected (scenarios/catalogue/cancelled-seal.json: mostly inkan on a hot
 # set of 8 residents whose seals keep changing).
+# The print-path defects bite only PDF print data: scenarios/catalogue/print-data.json (multi-page
+# household and 戸籍 certificates printing together, store and office requests of one household
+# at once).
 declare -A FOCUS=(
   [cancelled-seal]=$ROOT/scenarios/catalogue/cancelled-seal.json
+  [page-interleave]=$ROOT/scenarios/catalogue/print-data.json
+  [font-fallback]=$ROOT/scenarios/catalogue/print-data.json
 )
+PRINT_SECONDS=$((DEFECT_SECONDS < 3 ? DEFECT_SECONDS : 3))
 WORK=$(mktemp -d)
 MOCK_DIALECT=()
 if [[ $DIALECT != reference ]]; then
@@ -66,6 +78,9 @@ failures=0
 # Finding classes each defect causes: EXPECT[defect].
 # shellcheck source-path=SCRIPTDIR
 source "$HERE/defect_classes.sh"
+# print_defect_problem.
+# shellcheck source-path=SCRIPTDIR
+source "$HERE/print_checks.sh"
 
 # run NAME EXPECTED_EXIT ARGS… : one kofu run into $WORK/NAME; prints its figures.
 run() {
@@ -142,14 +157,24 @@ check_defect() {
       return 1
     fi
   fi
+  local problem
+  problem=$(print_defect_problem "$name" "$r")
+  if [[ -n $problem ]]; then
+    echo "FAIL $name: $problem"
+    failures=$((failures + 1))
+    return 1
+  fi
   return 0
 }
 
 # 2. One run per defect.
 for d in timeout-partial-release reflection-race linkage-overwrite channel-slot \
-  stale-index-after-update init-omission cancelled-seal no-version-check; do
+  stale-index-after-update init-omission cancelled-seal no-version-check \
+  page-interleave font-fallback; do
   scenario=${FOCUS[$d]:-$SCENARIO}
-  SCENARIO=$scenario run "$d" 1 --defect "$d" --duration "$DEFECT_SECONDS" &&
+  seconds=$DEFECT_SECONDS
+  [[ $d == page-interleave || $d == font-fallback ]] && seconds=$PRINT_SECONDS
+  SCENARIO=$scenario run "$d" 1 --defect "$d" --duration "$seconds" &&
     check_defect "$d" "$WORK/$d/population.jsonl"
   rm -rf "$WORK/$d/history.jsonl"
 done

@@ -11,4 +11,6 @@ declare -A EXPECT=(
   [spool-collision]="WRONG_PERSON TAG_MISMATCH DUPLICATE"
   [cancelled-seal]="NOT_ISSUABLE"
   [no-version-check]="TORN STALE"
+  [page-interleave]="FOREIGN_DATA"
+  [font-fallback]="PHANTOM"
 )

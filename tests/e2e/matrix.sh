@@ -44,10 +44,11 @@ source "$HERE/run_helpers.sh"
 open_work
 
 DEFECTS=(timeout-partial-release reflection-race linkage-overwrite channel-slot
-  stale-index-after-update init-omission spool-collision cancelled-seal no-version-check)
+  stale-index-after-update init-omission spool-collision cancelled-seal no-version-check
+  page-interleave font-fallback)
 SCENARIOS=(baseline incident-1-load-concentration incident-2-reflection-during-print
   incident-3-koseki-linkage incident-4-cross-channel incident-5-update-during-maintenance
-  init-omission multi-server cancelled-seal moving-season-peak soak)
+  init-omission multi-server cancelled-seal moving-season-peak soak print-data)
 # The scenario named after each defect (no-version-check has no incident of its own: the
 # moving-season peak, many moves while requests are in flight, is its scenario).
 declare -A OWN=(
@@ -60,10 +61,15 @@ declare -A OWN=(
   [spool-collision]=multi-server
   [cancelled-seal]=cancelled-seal
   [no-version-check]=moving-season-peak
+  [page-interleave]=print-data
+  [font-fallback]=print-data
 )
 # Finding classes each defect causes: EXPECT[defect].
 # shellcheck source-path=SCRIPTDIR
 source "$HERE/defect_classes.sh"
+# print_defect_problem: the print-path defects must also name the page and victim, or the fold.
+# shellcheck source-path=SCRIPTDIR
+source "$HERE/print_checks.sh"
 
 # one SCENARIO DEFECT RUN: one kofu run; appends a line to $WORK/runs.tsv:
 # scenario defect run exit verdict requests kinds detected until_first
@@ -100,6 +106,12 @@ one() {
     for k in ${EXPECT[$defect]}; do
       [[ $(jq --arg k "$k" '.findings_by_kind[$k] // 0' "$r") -gt 0 ]] && detected=1
     done
+    # Only print data shows the print-path defects: judged where the scenario prints PDF.
+    if ((detected)) && [[ $(jq -r '.target.print.format // "json"' "$file") == pdf ]]; then
+      local problem
+      problem=$(print_defect_problem "$defect" "$r")
+      [[ -z $problem ]] || { detected=0; echo "matrix: $tag: $problem"; }
+    fi
   fi
   history=$out/history.jsonl
   [[ -f $history ]] || history=$out/history.jsonl.zst

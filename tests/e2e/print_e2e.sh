@@ -2,8 +2,9 @@
 # End to end for PDF print data (issue 12): kofu runs against kofu-mock --print-format pdf (the
 # embedded server, started so by `kofu run --print-format pdf`). A clean run must pass; with
 # `page-interleave` the run must find FOREIGN_DATA that names a page and a victim resident, with
-# the page kept as a PNG beside the PDF; with `font-fallback` it must find PHANTOM naming the
-# substituted glyph. Usage: tests/e2e/print_e2e.sh BUILD_DIR [SECONDS] [reference|vendor-ja]
+# the page kept as a PNG beside the PDF and every evidence file a finding references listed in
+# manifest.json; with `font-fallback` it must find PHANTOM naming the substituted glyph, and no
+# FOREIGN_DATA or WRONG_PERSON (a folded name is nobody else's). Usage: tests/e2e/print_e2e.sh BUILD_DIR [SECONDS] [reference|vendor-ja]
 set -euo pipefail
 build=${1:?usage: print_e2e.sh BUILD_DIR [SECONDS] [reference|vendor-ja]}
 seconds=${2:-8}
@@ -11,6 +12,8 @@ dialect=${3:-reference}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 kofu="$build/harness/kofu"
 export KOFU_MOCK=${KOFU_MOCK:-$build/mock_server/kofu-mock}
+# shellcheck source-path=SCRIPTDIR
+source "$root/tests/e2e/print_checks.sh"
 out=$(mktemp -d "${TMPDIR:-/tmp}/kofu-print-e2e.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 scenario="$root/scenarios/catalogue/baseline.json"
@@ -47,17 +50,25 @@ rc=$(run interleave --defect page-interleave)
 report="$out/interleave/report.json"
 jq -e '.findings_by_kind.FOREIGN_DATA > 0' "$report" >/dev/null ||
   fail "page-interleave: no FOREIGN_DATA ($(jq -c .findings_by_kind "$report"))"
+problem=$(print_defect_problem page-interleave "$report")
+[[ -z $problem ]] || fail "page-interleave: $problem"
 page_finding=$(jq -c '[.findings[] | select(.kind == "FOREIGN_DATA") |
   select(any(.evidence.diff[]; .path | test("^page [0-9]+"))) | select(.victim_resident != null)][0]' "$report")
-[[ $page_finding != null ]] || fail "page-interleave: no FOREIGN_DATA that names a page and a victim"
 png=$(jq -r '.evidence.print.pages[0].png // empty' <<<"$page_finding")
 [[ -n $png && -s "$out/interleave/$png" ]] || fail "page-interleave: the page is not kept as PNG"
+# The evidence a finding references is vouched for by the manifest (size and SHA-256), and the
+# folder verifies as written.
+for file in $(jq -r '[.findings[].evidence.print // empty | .pdf // empty, (.pages // [] | .[].png // empty)] | unique | .[]' "$report"); do
+  jq -e --arg f "$file" '.artifacts | any(.name == $f)' "$out/interleave/manifest.json" >/dev/null ||
+    fail "page-interleave: $file, referenced by a finding, is not in manifest.json"
+done
+"$kofu" verify-report "$out/interleave" >"$out/verify-report.log" 2>&1 ||
+  fail "page-interleave: kofu verify-report: $(cat "$out/verify-report.log")"
 echo "page-interleave: $(jq -c .findings_by_kind "$report"); e.g. $(jq -r '[.evidence.diff[0].path, .victim_resident] | join(" from R")' <<<"$page_finding"), $png"
 
 rc=$(run fallback --defect font-fallback)
 [[ $rc == 1 ]] || fail "font-fallback: exit $rc (want 1: findings)"
 report="$out/fallback/report.json"
-jq -e '[.findings[] | select(.kind == "PHANTOM") | .evidence.diff[] |
-  select(.source | test("printed as|dropped"))] | length > 0' "$report" >/dev/null ||
-  fail "font-fallback: no PHANTOM naming a substituted glyph ($(jq -c .findings_by_kind "$report"))"
+problem=$(print_defect_problem font-fallback "$report")
+[[ -z $problem ]] || fail "font-fallback: $problem ($(jq -c .findings_by_kind "$report"))"
 echo "font-fallback: $(jq -c .findings_by_kind "$report"); e.g. $(jq -r '[.findings[] | select(.kind == "PHANTOM") | .evidence.diff[] | select(.source | test("printed as|dropped")) | .source][0]' "$report")"

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
 
 #include "key_fixture.hpp"
@@ -89,6 +90,47 @@ TEST(ManifestTest, MissingAndAddedArtifactsAreChanges) {
   EXPECT_EQ(c->changes.size(), 2u);
   EXPECT_TRUE(mentions(*c, "missing: summary.md"));
   EXPECT_TRUE(mentions(*c, "added: kofu-mock.log"));
+}
+
+// Print data (issue 12): the PDF and the PNG pages a finding references are listed like the
+// reports, and one deleted afterwards is missing; a reference outside print/ is not kofu's.
+TEST(ManifestTest, ListsThePrintEvidenceFindingsReference) {
+  kofu::test::temp_dir dir;
+  fs::create_directory(dir / "print");
+  kofu::test::write_file(dir / "print/ab12.pdf", "%PDF-1.7 the certificate");
+  kofu::test::write_file(dir / "print/ab12-p2.png", "\x89PNG page 2");
+  kofu::test::write_file(dir / "print/cd34.pdf", "%PDF-1.7 kept, no finding");
+  kofu::test::write_file(dir / "outside.png", "not evidence");
+  json report = kofu::test::failing_report();
+  report["findings"][0]["evidence"]["print"] = {
+      {"pdf", "print/ab12.pdf"}, {"pages", {{{"page", 2}, {"png", "print/ab12-p2.png"}}}}};
+  report["findings"][1]["evidence"]["print"] = {
+      {"pdf", "print/ab12.pdf"},
+      {"pages", {{{"page", 1}, {"png", "print/../outside.png"}}, {{"page", 3}, {"error", "x"}}}}};
+  report["findings"][2]["evidence"]["print"] = {{"pdf", nullptr}, {"sha256", "ef56"}};
+  ASSERT_TRUE(kofu::reports::write_all(dir.path(), report, {}));
+  EXPECT_EQ(kofu::reports::print_evidence_files(dir.path()),
+            (std::vector<std::string>{"print/ab12-p2.png", "print/ab12.pdf"}));
+  const json m = json::parse(kofu::test::read_file(dir / "manifest.json"));
+  std::map<std::string, json> listed;
+  for (const auto& a : m["artifacts"]) listed[a["name"].get<std::string>()] = a;
+  for (const std::string name : {"print/ab12.pdf", "print/ab12-p2.png"}) {
+    ASSERT_TRUE(listed.contains(name)) << name << " is not in the manifest";
+    const std::string bytes = kofu::test::read_file(dir / name);
+    EXPECT_EQ(listed[name]["size"], bytes.size()) << name;
+    EXPECT_EQ(listed[name]["sha256"], kofu::sha256_hex(bytes)) << name;
+  }
+  EXPECT_FALSE(listed.contains("print/cd34.pdf"));
+  EXPECT_FALSE(listed.contains("outside.png"));
+  EXPECT_FALSE(listed.contains("print/../outside.png"));
+  auto c = check_manifest(dir.path());
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->unchanged());
+  fs::remove(dir / "print/ab12-p2.png");
+  c = check_manifest(dir.path());
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->changes.size(), 1u);
+  EXPECT_TRUE(mentions(*c, "missing: print/ab12-p2.png"));
 }
 
 TEST(ManifestTest, BadManifestOrKeyIsAnError) {

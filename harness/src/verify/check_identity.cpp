@@ -3,6 +3,7 @@
 // may print (FOREIGN_DATA, WRONG_DOCUMENT).
 
 #include "checker_internal.hpp"
+#include "kofu/verify/glyph_substitution.hpp"
 
 #include <fmt/format.h>
 
@@ -28,7 +29,8 @@ using population::resident;
 
 // A resident other than p whose record the printed person carries in two or more identifying
 // fields that p's record never held: then the person is that resident, whatever resident_id
-// says. Names are not unique, so a name alone never decides.
+// says. Names are not unique, so a name alone never decides; and p's own name with glyphs a
+// print path could not draw substituted is p's (check_person judges it), never a namesake's.
 std::optional<std::uint32_t> request_checker::whose_person(const printed_person& x,
                                                            std::uint32_t p) const {
   const auto& ptl = m_.timeline(p);
@@ -36,7 +38,12 @@ std::optional<std::uint32_t> request_checker::whose_person(const printed_person&
     return std::any_of(ptl.begin(), ptl.end(),
                        [&](const resident_state& s) { return equal(s.record); });
   };
-  if (p_ever([&](const resident& r) { return r.name == x.name; })) return std::nullopt;
+  const std::string printed_name = to_text(x.name);
+  if (p_ever([&](const resident& r) {
+        return r.name == x.name || glyph_substitution(printed_name, to_text(r.name));
+      })) {
+    return std::nullopt;
+  }
   const bool birth_foreign = x.birth_date != m_.initial(p).birth_date;
   const bool token_foreign =
       x.address && !p_ever([&](const resident& r) { return r.address.token == x.address->token; });
@@ -120,6 +127,15 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
     }
   }
   if (allowed.count(*x.household_head) != 0) return;
+  const std::string path = fmt::format("persons[{}].household_head", index);
+  // The head's name with glyphs a print path could not draw substituted: PHANTOM naming them,
+  // never another household's head who carries the folded spelling.
+  for (const std::string& head : allowed) {
+    if (auto substitution = glyph_substitution(printed, head)) {
+      add(finding_kind::phantom, {path, printed, head, std::move(*substitution)});
+      return;
+    }
+  }
   // A household can be without a head for a while (the head moved out by a `household` change,
   // or was removed): then the server prints none. Blank is allowed when no head is certain for the
   // whole window: none at all, or a head whose own window also holds a version outside the role.
@@ -141,7 +157,6 @@ void request_checker::check_household_head(const printed_person& x, std::size_t 
     }
     if (!head_certain) return;
   }
-  const std::string path = fmt::format("persons[{}].household_head", index);
   const std::string expected = allowed.empty() ? std::string() : *allowed.begin();
   if (const auto it = other.find(*x.household_head); it != other.end()) {
     const auto [m, j] = it->second;

@@ -4,7 +4,9 @@
 // (the Tokushima case: page 2 of a 3-page 戸籍 certificate was someone else's): FOREIGN_DATA
 // naming the page and, when the number is one this run issued, the request and resident it
 // belongs to. A page out of place or missing makes the document incomplete: MALFORMED.
-// The persons printed on each page are checked as every person is (check_request.cpp).
+// The persons printed on each page are checked as every person is (check_request.cpp), except
+// that a foreign page's persons are not held to this document's fields (check_document.cpp) nor
+// taken for its subject.
 
 #include <fmt/format.h>
 
@@ -40,6 +42,7 @@ void request_checker::check_pages() {
       add(finding_kind::foreign_data,
           {at + ".serial", page.serial, c.serial, "another certificate's serial"});
     }
+    if (foreign) foreign_pages_.push_back(page.page);
     // A foreign page numbers itself within its own certificate: only ours are judged here.
     if (!foreign && (page.printed_number != page.page || page.printed_total != total)) {
       add(finding_kind::malformed,

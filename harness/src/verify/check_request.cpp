@@ -2,10 +2,12 @@
 // certificate it is (WRONG_PERSON), and the grouping of observations into findings.
 
 #include "checker_internal.hpp"
+#include "kofu/verify/glyph_substitution.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,6 +39,38 @@ std::string display_name(const population::person_name& n) {
 
 }  // namespace detail
 
+// The 戸籍 a certificate prints in its header (本籍, 筆頭者, 戸籍番号) against the subject's.
+// Another 戸籍's header is FOREIGN_DATA naming it; the subject's own with glyphs a print path could
+// not draw substituted is PHANTOM naming them (glyph_substitution.hpp), never another 戸籍's.
+void request_checker::check_koseki_header(const resident& subject) {
+  const printed_koseki& k = *answer_.certificate.koseki;
+  bool foreign = c_.options_.answers.koseki_id && k.koseki_id != subject.koseki_id;
+  std::vector<field_diff> substituted;
+  const std::array<std::array<const std::string*, 2>, 2> texts{
+      {{&k.honseki, &subject.honseki}, {&k.hittousha, &subject.hittousha}}};
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const std::string& printed = *texts[i][0];
+    const std::string& expected = *texts[i][1];
+    if (printed == expected) continue;
+    if (auto substitution = glyph_substitution(printed, expected)) {
+      substituted.push_back({i == 0 ? "koseki.honseki" : "koseki.hittousha", printed, expected,
+                             std::move(*substitution)});
+    } else {
+      foreign = true;
+    }
+  }
+  if (!foreign) {
+    for (auto& d : substituted) add(finding_kind::phantom, std::move(d));
+    return;
+  }
+  const auto& members = m_.koseki_members(k.koseki_id);
+  add(finding_kind::foreign_data,
+      {"koseki", fmt::format("{} {} {}", k.koseki_id, k.honseki, k.hittousha),
+       fmt::format("{} {} {}", subject.koseki_id, subject.honseki, subject.hittousha),
+       members.empty() ? std::string("no such 戸籍") : fmt::format("戸籍 {}", k.koseki_id)},
+      members.empty() ? std::nullopt : std::optional<std::uint32_t>(members.front()));
+}
+
 finding request_checker::base(finding_kind kind) const {
   finding f;
   f.kind = kind;
@@ -65,8 +99,8 @@ std::vector<finding> request_checker::run() {
   const answer_capabilities& caps = c_.options_.answers;
   check_answer_integrity();
   const type_spec spec = spec_of(inv_.certificate_type, inv_.options);
-  check_document(spec);
   check_pages();
+  check_document(spec);
 
   const std::uint32_t p = *req_.resident;
   const resident& subject_record = m_.initial(p);
@@ -90,7 +124,15 @@ std::vector<finding> request_checker::run() {
     }
   }
   if (!victim && subject_person == nullptr && !c.persons.empty()) {
-    victim = m_.find_resident(c.persons.front().resident_id);
+    const auto front = m_.find_resident(c.persons.front().resident_id);
+    // A certificate of many persons that prints the subject's 世帯 or 戸籍 but not the subject
+    // (in print data: the subject's page lost to another job) is the subject's own, incomplete:
+    // check_members names who is missing. Anything else printed without the subject is the
+    // certificate of the first person printed.
+    if (!(front && spec.many_persons && !on_foreign_page(c.persons.front()) &&
+          is_expected_member(p, *front))) {
+      victim = front;
+    }
   }
   if (!victim && subject_person != nullptr) victim = whose_person(*subject_person, p);
 
@@ -115,21 +157,7 @@ std::vector<finding> request_checker::run() {
       add(finding_kind::not_issuable, {"status", "issued", "removed (転出・死亡等)", ""});
     }
     if (inv_.certificate_type == "inkan") check_seal_registered(p);
-    if (c.koseki && spec.koseki) {
-      if ((caps.koseki_id && c.koseki->koseki_id != subject_record.koseki_id) ||
-          c.koseki->honseki != subject_record.honseki ||
-          c.koseki->hittousha != subject_record.hittousha) {
-        const auto& members = m_.koseki_members(c.koseki->koseki_id);
-        add(finding_kind::foreign_data,
-            {"koseki",
-             fmt::format("{} {} {}", c.koseki->koseki_id, c.koseki->honseki, c.koseki->hittousha),
-             fmt::format("{} {} {}", subject_record.koseki_id, subject_record.honseki,
-                         subject_record.hittousha),
-             members.empty() ? std::string("no such 戸籍")
-                             : fmt::format("戸籍 {}", c.koseki->koseki_id)},
-            members.empty() ? std::nullopt : std::optional<std::uint32_t>(members.front()));
-      }
-    }
+    if (c.koseki && spec.koseki) check_koseki_header(subject_record);
     if (caps.versions == version_semantics::per_person && subject_person != nullptr &&
         subject_person->source_version != c.source_version) {
       add(finding_kind::torn,

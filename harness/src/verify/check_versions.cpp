@@ -3,6 +3,7 @@
 // whose answers carry it (per-certificate version semantics).
 
 #include "checker_internal.hpp"
+#include "kofu/verify/glyph_substitution.hpp"
 
 #include <fmt/format.h>
 
@@ -274,10 +275,10 @@ void request_checker::check_person(const printed_person& x, std::size_t index, s
     }
     if (f != field::seal && f != field::tax) {
       // A font fallback's look-alike of one of the person's own values: PHANTOM, never a
-      // namesake's (glyph_substitution.cpp).
+      // namesake's (glyph_substitution.hpp).
       std::optional<std::string> substitution;
       for (std::uint32_t i = w.lo; i <= w.hi && !substitution; ++i) {
-        substitution = detail::glyph_substitution(d.printed, record_text(f, tl[i].record, m_));
+        substitution = glyph_substitution(d.printed, record_text(f, tl[i].record, m_));
       }
       if (substitution) {
         d.source = std::move(*substitution);

@@ -3,6 +3,7 @@
 // which checks one answered request against the model, and the helpers its parts call. Private
 // to harness/src/verify.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,11 +47,6 @@ struct observation {
   std::int64_t lag_ns = 0;
 };
 
-// Whether `printed` is `expected` with characters outside JIS X 0208 replaced by look-alikes or
-// variation selectors dropped (a print path's font fallback): says which, or nullopt
-// (glyph_substitution.cpp).
-std::optional<std::string> glyph_substitution(std::string_view printed, std::string_view expected);
-
 // The leak graph of checker::summary(): the edges, and the swaps, shifts, chains, duplicates and
 // victims they make (leak_graph.cpp).
 leak_graph build_leak_graph(const std::vector<leak_edge>& edges);
@@ -84,8 +80,16 @@ class request_checker {
   // document, before whose it is.
   void check_answer_integrity();
   void check_document(const detail::type_spec& spec);
-  // Print data: each page's application number, serial and page number (check_pages.cpp).
+  // Print data: each page's application number, serial and page number (check_pages.cpp);
+  // notes the pages of another certificate in foreign_pages_.
   void check_pages();
+  // Whether the person is printed on a page of another certificate (after check_pages): that
+  // page is FOREIGN_DATA as a whole, its persons are not this document's.
+  bool on_foreign_page(const printed_person& x) const {
+    return std::find(foreign_pages_.begin(), foreign_pages_.end(), x.page) != foreign_pages_.end();
+  }
+  // The 戸籍 printed in the header against the subject's (check_request.cpp).
+  void check_koseki_header(const population::resident& subject);
   // NOT_ISSUABLE for an 印鑑登録証明書 whose seal was not registered (check_document.cpp).
   void check_seal_registered(std::uint32_t p);
   void check_person(const printed_person& x, std::size_t index, std::uint32_t q, bool subject,
@@ -126,6 +130,7 @@ class request_checker {
   std::vector<version_evidence> evidence_;
   std::size_t persons_checked_ = 0;
   std::vector<person_candidates> person_versions_;
+  std::vector<std::int64_t> foreign_pages_;  // print data: pages of another certificate
   std::optional<std::uint32_t> wrong_person_victim_;
   std::optional<std::uint64_t> owner_request_;
   std::string owner_application_;

@@ -1,9 +1,8 @@
-// A printed value that is the expected one with glyphs a print path could not draw replaced by
-// JIS X 0208 look-alikes (髙→高, 﨑→崎, 𠮷→吉) or with ideographic variation selectors dropped:
-// the font-fallback failure of print paths (issue 12). Such a value is found in no record of the
-// person, so it is PHANTOM, "a value that exists nowhere" (DESIGN §7): never attributed to
-// another resident who happens to carry the folded spelling (高橋 is a common name), and the
-// finding says which characters were substituted. Code points are compared exactly otherwise.
+// glyph_substitution.hpp: an exact walk over code points. The table holds the characters of
+// personal names outside JIS X 0208 that print paths are known to fold, each with the JIS X 0208
+// character a 0208-only font shows instead.
+
+#include "kofu/verify/glyph_substitution.hpp"
 
 #include <fmt/format.h>
 
@@ -11,9 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "checker_internal.hpp"
-
-namespace kofu::verify::detail {
+namespace kofu::verify {
 
 namespace {
 
@@ -38,7 +35,9 @@ std::optional<std::vector<char32_t>> code_points(std::string_view s) {
     if (n == 0 || i + n > s.size()) return std::nullopt;
     auto c = static_cast<char32_t>(n == 1 ? b : (b & (0x7Fu >> n)));
     for (std::size_t k = 1; k < n; ++k) {
-      c = (c << 6) | static_cast<char32_t>(static_cast<unsigned char>(s[i + k]) & 0x3Fu);
+      const auto continuation = static_cast<unsigned char>(s[i + k]);
+      if ((continuation & 0xC0u) != 0x80u) return std::nullopt;
+      c = (c << 6) | static_cast<char32_t>(continuation & 0x3Fu);
     }
     out.push_back(c);
     i += n;
@@ -101,4 +100,4 @@ std::optional<std::string> glyph_substitution(std::string_view printed, std::str
   return fmt::format("the expected value with glyphs substituted: {}", fmt::join(changes, ", "));
 }
 
-}  // namespace kofu::verify::detail
+}  // namespace kofu::verify

@@ -295,7 +295,7 @@ TEST(ScenarioLoaderTest, ShippedScenariosAreValid) {
     }
   }
   EXPECT_GT(count, 0);
-  EXPECT_EQ(catalogue, 11);
+  EXPECT_EQ(catalogue, 12);
 }
 
 // A description is one text or {ja, en}; anything else is refused with its path.

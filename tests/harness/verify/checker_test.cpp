@@ -352,6 +352,69 @@ TEST(CheckerTest, EachFindingFromTable) {
          c.pop[c.head].name.given_kanji = "試験";
        },
        {{finding_kind::phantom, 1}}},
+      {"PHANTOM, not FOREIGN_DATA: the 世帯主 printed with 﨑 folded to 崎",
+       [](cast& c, history_builder& h) {
+         resident member;
+         for (const auto& r : c.pop) {
+           if (r.household_id == c.pop[c.head].household_id && r.relationship != "世帯主")
+             member = r;
+         }
+         single(h, member, "juminhyo",
+                render(h.application_number(1), "juminhyo", {}, member, {member}, "山崎 試験",
+                       "C-1-0001"));
+       },
+       [](cast& c) {
+         c.pop[c.head].name.family_kanji = "山﨑";
+         c.pop[c.head].name.given_kanji = "試験";
+         c.pop[c.other].name.family_kanji = "山崎";  // a head who carries the folded spelling
+         c.pop[c.other].name.given_kanji = "試験";
+       },
+       {{finding_kind::phantom, 1}}},
+      {"PHANTOM, not FOREIGN_DATA: the 戸籍 header's 筆頭者 and 本籍 printed folded",
+       [](cast& c, history_builder& h) {
+         const auto& p = c.pop[c.head];
+         json body = answer_for(c.pop, p, "koseki_zenbu", {}, 1, h, koseki_of(c.pop, p));
+         body["certificate"]["koseki"]["hittousha"] = "高橋 一郎";
+         body["certificate"]["koseki"]["honseki"] = "東京都架空市山崎町1番地";
+         reseal(body);
+         single(h, p, "koseki_zenbu", body);
+       },
+       [](cast& c) {
+         const std::string k = c.pop[c.head].koseki_id;
+         for (auto& r : c.pop) {
+           if (r.koseki_id != k) continue;
+           r.hittousha = "髙橋 一郎";
+           r.honseki = "東京都架空市山﨑町1番地";
+         }
+       },
+       {{finding_kind::phantom, 1}}},
+      {"FOREIGN_DATA: the 戸籍 header of another 戸籍, folded or not",
+       [](cast& c, history_builder& h) {
+         const auto& p = c.pop[c.head];
+         const auto& q = c.pop[c.other];
+         json body = answer_for(c.pop, p, "koseki_zenbu", {}, 1, h, koseki_of(c.pop, p));
+         body["certificate"]["koseki"] = {
+             {"koseki_id", q.koseki_id}, {"honseki", q.honseki}, {"hittousha", "高橋 一郎"}};
+         reseal(body);
+         single(h, p, "koseki_zenbu", body);
+       },
+       [](cast& c) { c.pop[c.head].hittousha = "髙橋 一郎"; },
+       {{finding_kind::foreign_data, 1}}},
+      {"PHANTOM and FOREIGN_DATA, not WRONG_PERSON: a folded name beside a namesake's address",
+       [](cast& c, history_builder& h) {
+         const auto& p = c.pop[c.head];
+         resident shown = p;
+         shown.name.family_kanji = "高橋";
+         shown.address = c.pop[c.other].address;
+         single(h, p, "juminhyo", answer_for(c.pop, p, "juminhyo", {}, 1, h, {shown}));
+       },
+       [](cast& c) {
+         c.pop[c.head].name.family_kanji = "髙橋";
+         c.pop[c.head].name.given_kanji = "試験";
+         c.pop[c.other].name = c.pop[c.head].name;  // the namesake carries the folded spelling
+         c.pop[c.other].name.family_kanji = "高橋";
+       },
+       {{finding_kind::phantom, 1}, {finding_kind::foreign_data, 1}}},
       {"WRONG_DOCUMENT: My Number printed when not asked",
        [](cast& c, history_builder& h) {
          const auto& p = c.pop[c.head];

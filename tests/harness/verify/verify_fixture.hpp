@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kofu/population/generator.hpp"
@@ -162,6 +163,16 @@ class history_builder {
     e.status = 200;
     e.outcome = issue_outcome::ok;
     e.answer = std::make_shared<const decoded_answer>(decode_answer(body));
+    events_.emplace_back(e);
+  }
+  // An answer already decoded (print data, mapped by the print layout, carries pages).
+  void complete_issue_decoded(std::uint64_t id, std::int64_t t, decoded_answer answer) {
+    issue_complete e;
+    e.id = id;
+    e.t = t;
+    e.status = 200;
+    e.outcome = issue_outcome::ok;
+    e.answer = std::make_shared<const decoded_answer>(std::move(answer));
     events_.emplace_back(e);
   }
   void complete_issue_other(std::uint64_t id, std::int64_t t, issue_outcome outcome) {

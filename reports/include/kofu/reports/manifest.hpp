@@ -32,6 +32,12 @@ inline constexpr std::array<std::string_view, 9> run_folder_artifacts = {
     "report.json",       "junit.xml", "summary.md",       "report.html",  "history.jsonl",
     "history.jsonl.zst", "run.json",  "population.jsonl", "kofu-mock.log"};
 
+// The evidence files of print data (issue 12) that DIR/report.json's findings reference — each
+// finding's `evidence.print.pdf` and `evidence.print.pages[].png` — as paths relative to DIR,
+// sorted, without repeats. Only paths inside the folder's `print/` are taken (a reference
+// elsewhere is not kofu's and is ignored); none when report.json is absent or does not parse.
+std::vector<std::string> print_evidence_files(const std::filesystem::path& dir);
+
 // A private key that signs manifests. Move-only; sign() is const and thread-safe.
 class signing_key {
  public:
@@ -57,8 +63,8 @@ class signing_key {
 // The canonical bytes a signature covers (see above).
 std::string manifest_canonical_bytes(const nlohmann::json& manifest);
 
-// Builds the manifest of `dir` (the run_folder_artifacts present) and signs it with `key` when
-// given. Errors: a listed file that cannot be read.
+// Builds the manifest of `dir` (the run_folder_artifacts present, then the print evidence files
+// present) and signs it with `key` when given. Errors: a listed file that cannot be read.
 result<nlohmann::json> make_manifest(const std::filesystem::path& dir,
                                      const signing_key* key = nullptr);
 // make_manifest, written to DIR/manifest.json.
@@ -73,7 +79,8 @@ struct manifest_check {
   bool unchanged() const { return changes.empty(); }
 };
 // Reads DIR/manifest.json and recomputes every hash: an artifact listed and missing, one whose
-// size or SHA-256 differ, and a file of run_folder_artifacts present but not listed are changes.
+// size or SHA-256 differ, and a file of run_folder_artifacts or a print evidence file present but
+// not listed are changes.
 // The signature, when present, is checked against the key it names (integrity only) or, with
 // `pubkey` (a PEM public key), against that key (authenticity; an unsigned manifest or one signed
 // by another key is then not valid). Errors (exit 2): no manifest, a manifest that does not
