@@ -96,7 +96,7 @@ char32_t next_code_point(std::string_view text, std::size_t& at) {
     at = text.size();
     return U'\uFFFD';
   }
-  char32_t c = length == 1 ? lead : lead & (0x7F >> length);
+  char32_t c = length == 1 ? char32_t{lead} : static_cast<char32_t>(lead & (0x7Fu >> length));
   for (std::size_t k = 1; k < length; ++k) {
     c = (c << 6) | (static_cast<unsigned char>(text[at + k]) & 0x3F);
   }
