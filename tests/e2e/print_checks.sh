@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by print_e2e.sh, campaign.sh and matrix.sh: what a run against a print-path defect of
 # kofu-mock (mock_server/DEFECTS.md, `--print-format pdf`) must show beyond a finding of its class.
 #
@@ -6,13 +7,15 @@
 #   page-interleave: a FOREIGN_DATA finding that names the page ("page N…") and the victim.
 #   font-fallback: a PHANTOM naming the substituted glyph ("… printed as …", "U+… dropped"), and
 #   no FOREIGN_DATA or WRONG_PERSON: a folded name is nobody else's.
+# The FOREIGN_DATA findings of a report that name a page and a victim (jq).
+PAGE_FINDINGS='[.findings[] | select(.kind == "FOREIGN_DATA") |
+  select(any(.evidence.diff[]; .path | test("^page [0-9]+"))) | select(.victim_resident != null)]'
+
 print_defect_problem() {
   local defect=$1 report=$2
   case $defect in
     page-interleave)
-      jq -e '[.findings[] | select(.kind == "FOREIGN_DATA") |
-        select(any(.evidence.diff[]; .path | test("^page [0-9]+"))) |
-        select(.victim_resident != null)] | length > 0' "$report" >/dev/null ||
+      jq -e "$PAGE_FINDINGS | length > 0" "$report" >/dev/null ||
         echo "no FOREIGN_DATA that names a page and a victim"
       ;;
     font-fallback)

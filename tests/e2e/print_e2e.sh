@@ -52,8 +52,7 @@ jq -e '.findings_by_kind.FOREIGN_DATA > 0' "$report" >/dev/null ||
   fail "page-interleave: no FOREIGN_DATA ($(jq -c .findings_by_kind "$report"))"
 problem=$(print_defect_problem page-interleave "$report")
 [[ -z $problem ]] || fail "page-interleave: $problem"
-page_finding=$(jq -c '[.findings[] | select(.kind == "FOREIGN_DATA") |
-  select(any(.evidence.diff[]; .path | test("^page [0-9]+"))) | select(.victim_resident != null)][0]' "$report")
+page_finding=$(jq -c "${PAGE_FINDINGS}[0]" "$report")
 png=$(jq -r '.evidence.print.pages[0].png // empty' <<<"$page_finding")
 [[ -n $png && -s "$out/interleave/$png" ]] || fail "page-interleave: the page is not kept as PNG"
 # The evidence a finding references is vouched for by the manifest (size and SHA-256), and the
